@@ -1,0 +1,23 @@
+/**
+ * The kernel's one TensorFlow.js instance, as a module namespace.
+ *
+ * It is tfjs-core plus tfjs-layers (the parts of the `@tensorflow/tfjs` union package that notebooks
+ * use; converter, data and webgl are left out for bundle size and start time), with the cpu and wasm
+ * backends registered. The kernel's module resolver hands this namespace to cells importing
+ * `@tensorflow/tfjs`, `@tensorflow/tfjs-core` or `@tensorflow/tfjs-layers`, so that every cell and
+ * every library module talks to the same engine (two copies would mean two engines and tensors that
+ * neither understands).
+ */
+export * from '@tensorflow/tfjs-core';
+export * from '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { version_core } from '@tensorflow/tfjs-core';
+import { version_layers } from '@tensorflow/tfjs-layers';
+
+/** Versions of the bundled packages, shaped like `@tensorflow/tfjs`'s `version` export. */
+export const version = {
+  'tfjs-core': version_core,
+  'tfjs-layers': version_layers,
+  tfjs: version_core,
+};

@@ -1,1 +1,2 @@
-export {};
+/** CAL metrics and evaluation. */
+export * from './metrics';

@@ -1,10 +1,8 @@
-// Test backend: the pure-JS cpu backend, so that the model tests run the same everywhere.
-import '@tensorflow/tfjs-backend-cpu';
-import { tf } from '../../kernel/ml/model/tf';
+// Test backend: the kernel's runtime on the pure-JS cpu backend (AFFORDANCE_LAB_BACKEND may choose wasm).
+import { initRuntime, tf } from '../../kernel/runtime/index';
 
 export async function useCpu(): Promise<void> {
-  await tf.setBackend('cpu');
-  await tf.ready();
+  await initRuntime({ backend: 'cpu', notebookDir: process.cwd() });
 }
 
 export { tf };

@@ -82,42 +82,43 @@ export async function metricsBatch(pred: tf.Tensor, gt: tf.Tensor, options: Metr
 async function reduceTensor(pred: tf.Tensor, gt: tf.Tensor, n: number, threshold: number): Promise<ArrayLike<number>> {
   const out = tf.tidy(() => {
     const eps = tf.scalar(METRIC_EPS);
-    const p0 = (pred.rank === 2 ? pred.expandDims(0) : pred).cast('float32') as tf.Tensor3D;
-    const q = (gt.rank === 2 ? gt.expandDims(0) : gt).cast('float32') as tf.Tensor3D;
+    const p0 = tf.cast(pred.rank === 2 ? tf.expandDims(pred, 0) : pred, 'float32') as tf.Tensor3D;
+    const q = tf.cast(gt.rank === 2 ? tf.expandDims(gt, 0) : gt, 'float32') as tf.Tensor3D;
     const axes = [1, 2];
+    const nonFinite = (x: tf.Tensor): tf.Tensor => tf.logicalOr(tf.isNaN(x), tf.isInf(x));
     // Non-finite values are counted before anything else so that the error can name them.
-    const badP = tf.logicalOr(tf.isNaN(p0), tf.isInf(p0)).cast('float32').sum(axes);
-    const nanP = tf.isNaN(p0).cast('float32').sum(axes);
-    const badQ = tf.logicalOr(tf.isNaN(q), tf.isInf(q)).cast('float32').sum(axes);
-    const clean = (x: tf.Tensor3D): tf.Tensor3D => tf.where(tf.logicalOr(tf.isNaN(x), tf.isInf(x)), tf.zerosLike(x), x);
+    const badP = tf.sum(tf.cast(nonFinite(p0), 'float32'), axes);
+    const nanP = tf.sum(tf.cast(tf.isNaN(p0), 'float32'), axes);
+    const badQ = tf.sum(tf.cast(nonFinite(q), 'float32'), axes);
+    const clean = (x: tf.Tensor3D): tf.Tensor3D => tf.where(nonFinite(x), tf.zerosLike(x), x);
     const pc = clean(p0);
     const qc = clean(q);
-    let p = pc.div(pc.max(axes, true).add(eps)) as tf.Tensor3D;
+    let p: tf.Tensor3D = tf.div(pc, tf.add(tf.max(pc, axes, true), eps));
     const [H, W] = [q.shape[1], q.shape[2]];
     if (p.shape[1] !== H || p.shape[2] !== W) {
-      p = tf.image.resizeBilinear(p.expandDims(3) as tf.Tensor4D, [H, W], false, true).squeeze([3]);
+      p = tf.squeeze(tf.image.resizeBilinear(tf.expandDims(p, 3) as tf.Tensor4D, [H, W], false, true), [3]);
     }
-    const pn = p.div(p.sum(axes, true).add(eps));
-    const qn = qc.div(qc.sum(axes, true).add(eps));
-    const kld = qn.mul(tf.log(qn.div(pn.add(eps)).add(eps))).sum(axes);
-    const sim = tf.minimum(pn, qn).sum(axes);
+    const pn = tf.div(p, tf.add(tf.sum(p, axes, true), eps));
+    const qn = tf.div(qc, tf.add(tf.sum(qc, axes, true), eps));
+    const kld = tf.sum(tf.mul(qn, tf.log(tf.add(tf.div(qn, tf.add(pn, eps)), eps))), axes);
+    const sim = tf.sum(tf.minimum(pn, qn), axes);
     const count = H * W;
-    const meanP = p.mean(axes, true);
-    const dp = p.sub(meanP);
-    const stdP = dp.square().sum(axes).div(count).sqrt();
-    const qMin = qc.min(axes, true);
-    const qMax = qc.max(axes, true);
-    const g = qc.sub(qMin).div(qMax.sub(qMin).add(eps)).greater(threshold).cast('float32');
-    const flat = stdP.lessEqual(FLAT_STD);
+    const dp = tf.sub(p, tf.mean(p, axes, true));
+    const sxx = tf.sum(tf.square(dp), axes);
+    const stdP = tf.sqrt(tf.div(sxx, count));
+    const qMin = tf.min(qc, axes, true);
+    const qMax = tf.max(qc, axes, true);
+    const g = tf.cast(tf.greater(tf.div(tf.sub(qc, qMin), tf.add(tf.sub(qMax, qMin), eps)), threshold), 'float32');
+    const flat = tf.lessEqual(stdP, FLAT_STD);
     const safeStd = tf.where(flat, tf.onesLike(stdP), stdP);
-    const nssRaw = dp.mul(g).sum(axes).div(safeStd).div(g.sum(axes).add(eps));
+    const nssRaw = tf.div(tf.div(tf.sum(tf.mul(dp, g), axes), safeStd), tf.add(tf.sum(g, axes), eps));
     const nss = tf.where(flat, tf.zerosLike(nssRaw), nssRaw);
-    const dq = qc.sub(qc.mean(axes, true));
-    const denom = dp.square().sum(axes).mul(dq.square().sum(axes)).sqrt();
-    const ccFlat = tf.logicalOr(flat, denom.lessEqual(0));
-    const ccRaw = dp.mul(dq).sum(axes).div(tf.where(ccFlat, tf.onesLike(denom), denom));
+    const dq = tf.sub(qc, tf.mean(qc, axes, true));
+    const denom = tf.sqrt(tf.mul(sxx, tf.sum(tf.square(dq), axes)));
+    const ccFlat = tf.logicalOr(flat, tf.lessEqual(denom, 0));
+    const ccRaw = tf.div(tf.sum(tf.mul(dp, dq), axes), tf.where(ccFlat, tf.onesLike(denom), denom));
     const cc = tf.where(ccFlat, tf.zerosLike(ccRaw), ccRaw);
-    return tf.stack([kld, sim, nss, cc, qMax.reshape([n]), badP, nanP, badQ], 1);
+    return tf.stack([kld, sim, nss, cc, tf.reshape(qMax, [n]), badP, nanP, badQ], 1);
   });
   const values = await out.data();
   out.dispose();
@@ -180,7 +181,7 @@ async function reduceJs(pred: tf.Tensor, gt: tf.Tensor, n: number, threshold: nu
   // Bilinear resizing stays a tensor op (the GT size differs from the prediction's only at evaluation time).
   let p: Float32Array = raw;
   if (h !== H || w !== W) {
-    const r = tf.tidy(() => tf.image.resizeBilinear(pred.reshape([n, h, w, 1]) as tf.Tensor4D, [H, W], false, true));
+    const r = tf.tidy(() => tf.image.resizeBilinear(tf.reshape(pred, [n, h, w, 1]) as tf.Tensor4D, [H, W], false, true));
     p = (await r.data()) as Float32Array;
     r.dispose();
   }

@@ -1,9 +1,6 @@
 /**
- * The tfjs instance used by the model, metrics and training code.
- *
- * Everything in kernel/ml imports tfjs through this one module so that the library and the notebook's cells
- * share one engine (two engines would hold two separate tensor registries and backends).
+ * The tfjs instance used by the model, metrics and training code: the kernel's single instance from the
+ * runtime, so that the library and the notebook's cells share one engine. That namespace has no chained
+ * ops (`x.sum()`), so this code calls the functional forms (`tf.sum(x)`).
  */
-import * as tf from '@tensorflow/tfjs';
-
-export { tf };
+export { tf } from '../../runtime/tf';

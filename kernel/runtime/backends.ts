@@ -10,6 +10,10 @@ import { dirname, join, resolve } from 'node:path';
 import type { BackendChoice, BackendName } from '../protocol';
 import { tf } from './tf';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { registerWasmTrainingKernels } from './wasmKernels';
+
+// Registered on import, so that a cell switching to wasm by hand (tf.setBackend) can train too.
+registerWasmTrainingKernels();
 
 /** Backends in the order `auto` tries them (tensorflow appears twice there: GPU build, then CPU build). */
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
@@ -121,9 +125,6 @@ const loaders: Record<'tensorflow-gpu' | 'webgpu' | 'tensorflow-cpu' | 'wasm' | 
   wasm: async () => loadWasm(),
   cpu: async () => {
     await activate('cpu');
-    // The cpu backend prints an advert for tfjs-node on first use; the runtime reports the backend itself.
-    const b = tf.findBackend('cpu');
-    if (b && 'firstUse' in b) Reflect.set(b, 'firstUse', false);
     return { device: 'CPU (pure JavaScript, 1 thread)', threads: 1 };
   },
 };
@@ -159,10 +160,27 @@ async function loadWebgpu(o: ChainOptions): Promise<Loaded> {
   throw new BackendUnavailable('webgpu', 'not probed yet');
 }
 
+/**
+ * The Emscripten glue of tfjs-backend-wasm installs process handlers that rethrow every uncaught
+ * exception and unhandled rejection, which would turn one failed promise in a cell into a dead
+ * kernel. They are removed again right after the module starts.
+ */
+async function withoutEmscriptenHandlers<T>(fn: () => Promise<T>): Promise<T> {
+  const ue = new Set(process.listeners('uncaughtException'));
+  const ur = new Set(process.listeners('unhandledRejection'));
+  try {
+    return await fn();
+  } finally {
+    for (const l of process.listeners('uncaughtException')) if (!ue.has(l)) process.removeListener('uncaughtException', l);
+    for (const l of process.listeners('unhandledRejection')) if (!ur.has(l)) process.removeListener('unhandledRejection', l);
+  }
+}
+
 async function loadWasm(): Promise<Loaded> {
-  if (!tf.findBackend('wasm')) setWasmPaths(wasmDir());
+  if (!tf.findBackendFactory('wasm')) throw new BackendUnavailable('wasm', 'tfjs-backend-wasm did not register its backend');
+  if (tf.engine().registry.wasm === undefined) setWasmPaths(wasmDir());
   setThreadsCount(1);
-  await activate('wasm');
+  await withoutEmscriptenHandlers(() => activate('wasm'));
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return { device: `CPU (wasm${simd ? ', SIMD' : ''}, 1 thread)`, threads: 1 };
 }
@@ -176,8 +194,18 @@ const AUTO: { step: keyof typeof loaders; label: string }[] = [
   { step: 'cpu', label: 'cpu' },
 ];
 
+/**
+ * The cpu backend prints an advert for tfjs-node on its first tensor; the runtime reports the backend
+ * itself, and tests and benchmarks use cpu as the reference, so the advert is switched off.
+ */
+function quietCpu(): void {
+  const b = tf.findBackend('cpu');
+  if (b && 'firstUse' in b) Reflect.set(b, 'firstUse', false);
+}
+
 /** Runs the chain (or the forced backend) and records the result in the runtime state. */
 export async function initBackendChain(o: ChainOptions): Promise<void> {
+  quietCpu();
   const skipped: { backend: string; reason: string }[] = [];
   const steps =
     o.backend === 'auto'

@@ -1,0 +1,276 @@
+/**
+ * Training kernels that tfjs-backend-wasm 4.22 does not register, built from kernels it has.
+ *
+ * Registered through tfjs's public `registerKernel`; each one calls the wasm backend's own kernels
+ * (looked up with `getKernel(name, 'wasm')`) on TensorInfos and frees every intermediate it makes, so
+ * the engine only ever sees the output. Routes:
+ * - Conv2DBackpropFilter: one XNNPACK convolution. The filter gradient is the correlation of the input
+ *   with the output gradient, so it is a Conv2D whose "batch" is the input channels, whose "input
+ *   channels" are the batch, whose filter is the output gradient and whose dilation is the stride.
+ * - DepthwiseConv2dNativeBackpropInput: a depthwise convolution (XNNPACK) of the output gradient,
+ *   spread out by the stride (zeros between rows/columns), with the filter rotated by 180 degrees;
+ *   one depthwise convolution per channel multiplier, summed.
+ * - DepthwiseConv2dNativeBackpropFilter: per filter tap, a shifted strided slice of the padded input
+ *   times the output gradient, summed over batch and space (Slice/StridedSlice, Multiply, Sum).
+ * - UnsortedSegmentSum (gradient of gather): ScatterNd, which accumulates duplicates.
+ * All of them are wasm kernels; no JS loop touches tensor values.
+ */
+import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo, KernelConfig, KernelBackend } from '@tensorflow/tfjs-core';
+import { tf } from './tf';
+
+type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
+type PadAttr = 'same' | 'valid' | number | ExplicitPad;
+type Rounding = 'floor' | 'round' | 'ceil' | undefined;
+type Pair = [number, number];
+
+/** Calls wasm kernels and remembers every intermediate so that one call frees them all. */
+class Scope {
+  private readonly temps: TensorInfo[] = [];
+  constructor(private readonly backend: KernelBackend) {}
+
+  /** Runs a wasm kernel; list kernels (Concat, AddN) take their inputs as an array, as tfjs passes them. */
+  run(kernelName: string, inputs: NamedTensorInfoMap | TensorInfo[], attrs: NamedAttrMap = {}): TensorInfo {
+    const k = tf.getKernel(kernelName, 'wasm');
+    if (!k) throw new Error(`wasm backend has no kernel ${kernelName}, which the training kernels are built from`);
+    const out = k.kernelFunc({ inputs: inputs as NamedTensorInfoMap, backend: this.backend, attrs });
+    if (Array.isArray(out)) throw new Error(`wasm kernel ${kernelName} returned several outputs where one was expected`);
+    this.temps.push(out);
+    return out;
+  }
+
+  /** Frees every intermediate except `keep`, which the engine will own. */
+  finish(keep: TensorInfo): TensorInfo {
+    for (const t of this.temps) if (t !== keep) this.backend.disposeData(t.dataId);
+    this.temps.length = 0;
+    return keep;
+  }
+
+  /** Frees everything (error path). */
+  abort(): void {
+    for (const t of this.temps) this.backend.disposeData(t.dataId);
+    this.temps.length = 0;
+  }
+
+  transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    return this.run('Transpose', { x }, { perm });
+  }
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run('Reshape', { x }, { shape });
+  }
+  pad(x: TensorInfo, paddings: Pair[]): TensorInfo {
+    if (paddings.every(([a, b]) => a === 0 && b === 0)) return x;
+    return this.run('PadV2', { x }, { paddings, constantValue: 0 });
+  }
+  slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+    if (begin.every((b) => b === 0) && size.every((s, i) => s === x.shape[i])) return x;
+    return this.run('Slice', { x }, { begin, size });
+  }
+  /** Pads (positive) or crops (negative) each axis at its start and end. */
+  padOrCrop(x: TensorInfo, amounts: Pair[]): TensorInfo {
+    const p = this.pad(x, amounts.map(([a, b]) => [Math.max(0, a), Math.max(0, b)] as Pair));
+    const begin = amounts.map(([a]) => Math.max(0, -a));
+    const size = p.shape.map((n, i) => n - begin[i] - Math.max(0, -amounts[i][1]));
+    return this.slice(p, begin, size);
+  }
+}
+
+/** Wraps a kernel body so that intermediates are freed on success and on error. */
+function composite(kernelName: string, body: (s: Scope, inputs: NamedTensorInfoMap, attrs: NamedAttrMap) => TensorInfo): KernelConfig {
+  return {
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const s = new Scope(backend as KernelBackend);
+      try {
+        return s.finish(body(s, inputs, attrs ?? {}));
+      } catch (e) {
+        s.abort();
+        throw e;
+      }
+    },
+  };
+}
+
+function pair(v: unknown, name: string): Pair {
+  if (typeof v === 'number') return [v, v];
+  if (Array.isArray(v) && v.length === 2 && v.every((n) => typeof n === 'number')) return [v[0] as number, v[1] as number];
+  if (v == null) return [1, 1];
+  throw new Error(`${name}: expected a number or [h, w], got ${JSON.stringify(v)}`);
+}
+
+function input(inputs: NamedTensorInfoMap, name: string, kernel: string): TensorInfo {
+  const t = inputs[name];
+  if (!t) throw new Error(`${kernel}: missing input "${name}"`);
+  if (t.dtype !== 'float32') throw new Error(`${kernel}: input "${name}" must be float32, got ${t.dtype}`);
+  return t;
+}
+
+/** Conv2DBackpropFilter as one Conv2D (XNNPACK). */
+export const conv2DBackpropFilterWasm = composite('Conv2DBackpropFilter', (s, inputs, attrs) => {
+  const K = 'Conv2DBackpropFilter';
+  let x = input(inputs, 'x', K);
+  let dy = input(inputs, 'dy', K);
+  const filterShape = attrs.filterShape as [number, number, number, number];
+  const dataFormat = (attrs.dataFormat as 'NHWC' | 'NCHW' | undefined) ?? 'NHWC';
+  const fmt = tf.backend_util.convertConv2DDataFormat(dataFormat);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filterShape, attrs.strides as Pair, 1,
+    attrs.pad as PadAttr, attrs.dimRoundingMode as Rounding, false, fmt);
+  if (fmt === 'channelsFirst') {
+    x = s.transpose(x, [0, 2, 3, 1]);
+    dy = s.transpose(dy, [0, 2, 3, 1]);
+  }
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, inHeight: H, inWidth: W } = info;
+  const { top, left } = info.padInfo;
+  // [ci, H, W, b]: input channels become the batch, the batch becomes the reduced channel axis.
+  const xT = s.transpose(x, [3, 1, 2, 0]);
+  // [oh, ow, b, co]: the output gradient is the filter.
+  const dyT = s.transpose(dy, [1, 2, 0, 3]);
+  // Rows the correlation reads: from -top to (kh-1) + (oh-1)*sh - top; pad (or crop) the input to that.
+  const bottom = kh - 1 + (oh - 1) * sh - top - (H - 1);
+  const right = kw - 1 + (ow - 1) * sw - left - (W - 1);
+  const xP = s.padOrCrop(xT, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+  const conv = s.run('Conv2D', { x: xP, filter: dyT }, {
+    strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [sh, sw],
+  });
+  // conv is [ci, kh, kw, co]; the filter layout is [kh, kw, ci, co].
+  return s.transpose(conv, [1, 2, 0, 3]);
+});
+
+/** Output gradient spread out by the stride: zeros between rows and columns, [b, (oh-1)*sh+1, (ow-1)*sw+1, c]. */
+function spread(s: Scope, dy: TensorInfo, sh: number, sw: number): TensorInfo {
+  if (sh === 1 && sw === 1) return dy;
+  const [b, oh, ow, c] = dy.shape;
+  const d6 = s.reshape(dy, [b, oh, 1, ow, 1, c]);
+  const p = s.pad(d6, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+  const r = s.reshape(p, [b, oh * sh, ow * sw, c]);
+  return s.slice(r, [0, 0, 0, 0], [b, (oh - 1) * sh + 1, (ow - 1) * sw + 1, c]);
+}
+
+/** DepthwiseConv2dNativeBackpropInput as depthwise convolutions (XNNPACK) of the spread gradient. */
+export const depthwiseBackpropInputWasm = composite('DepthwiseConv2dNativeBackpropInput', (s, inputs, attrs) => {
+  const K = 'DepthwiseConv2dNativeBackpropInput';
+  const dy = input(inputs, 'dy', K);
+  const filter = input(inputs, 'filter', K);
+  const inputShape = attrs.inputShape as [number, number, number, number];
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape, filter.shape as [number, number, number, number], attrs.strides as Pair,
+    pair(attrs.dilations, `${K} dilations`), attrs.pad as PadAttr, attrs.dimRoundingMode as Rounding, true);
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: kh, filterWidth: kw, inHeight: H, inWidth: W, inChannels: C } = info;
+  const { top, left } = info.padInfo;
+  const m = filter.shape[3];
+  const [b] = inputShape;
+  const up = spread(s, dy, sh, sw);
+  const L = up.shape[1];
+  const Lw = up.shape[2];
+  // dx[i] = sum_k up[i + top - k*dh] * w[k] = a correlation with the rotated filter, dilation dh,
+  // starting (kh-1)*dh - top rows before up[0].
+  const padT = (kh - 1) * dh - top;
+  const padL = (kw - 1) * dw - left;
+  const padB = H - 1 + top - (L - 1);
+  const padR = W - 1 + left - (Lw - 1);
+  // Filter rotated by 180 degrees: [kh, kw, C, m].
+  const rot = s.run('Reverse', { x: filter }, { dims: [0, 1] });
+  const parts: TensorInfo[] = [];
+  for (let q = 0; q < m; q++) {
+    // Gradient channels c*m+q and filter column q, as a multiplier-1 depthwise convolution.
+    let g = up;
+    let f = rot;
+    if (m > 1) {
+      const g5 = s.reshape(up, [b, L, Lw, C, m]);
+      g = s.reshape(s.slice(g5, [0, 0, 0, 0, q], [b, L, Lw, C, 1]), [b, L, Lw, C]);
+      f = s.slice(rot, [0, 0, 0, q], [kh, kw, C, 1]);
+    }
+    const gp = s.padOrCrop(g, [[0, 0], [padT, padB], [padL, padR], [0, 0]]);
+    parts.push(s.run('DepthwiseConv2dNative', { x: gp, filter: f }, {
+      strides: [1, 1], pad: 'valid', dilations: [dh, dw],
+    }));
+  }
+  return parts.length === 1 ? parts[0] : s.run('AddN', parts);
+});
+
+/** DepthwiseConv2dNativeBackpropFilter: per tap, shifted input times gradient, summed (wasm kernels). */
+export const depthwiseBackpropFilterWasm = composite('DepthwiseConv2dNativeBackpropFilter', (s, inputs, attrs) => {
+  const K = 'DepthwiseConv2dNativeBackpropFilter';
+  const x = input(inputs, 'x', K);
+  const dy = input(inputs, 'dy', K);
+  const filterShape = attrs.filterShape as [number, number, number, number];
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filterShape, attrs.strides as Pair,
+    pair(attrs.dilations, `${K} dilations`), attrs.pad as PadAttr, attrs.dimRoundingMode as Rounding, true);
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: kh, filterWidth: kw, inHeight: H, inWidth: W, inChannels: C, outHeight: oh, outWidth: ow } = info;
+  const { top, left } = info.padInfo;
+  const m = filterShape[3];
+  const [b] = x.shape;
+  // Pad (or crop) so that every tap's strided window lies inside.
+  const bottom = (kh - 1) * dh + (oh - 1) * sh - top - (H - 1);
+  const right = (kw - 1) * dw + (ow - 1) * sw - left - (W - 1);
+  const xp = s.padOrCrop(x, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+  // [b, oh, ow, C, m] so that a tap's [b, oh, ow, C, 1] window broadcasts over the multiplier.
+  const dy5 = s.reshape(dy, [b, oh, ow, C, m]);
+  const taps: TensorInfo[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const win = s.run('StridedSlice', { x: xp }, {
+        begin: [0, i * dh, j * dw, 0],
+        end: [b, i * dh + (oh - 1) * sh + 1, j * dw + (ow - 1) * sw + 1, C],
+        strides: [1, sh, sw, 1],
+        beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
+      });
+      const w5 = s.reshape(win, [b, oh, ow, C, 1]);
+      const prod = s.run('Multiply', { a: w5, b: dy5 });
+      taps.push(s.run('Sum', { x: prod }, { axis: [0, 1, 2], keepDims: false }));
+    }
+  }
+  // taps: kh*kw tensors of [C, m] -> [kh, kw, C, m]
+  const stacked = taps.length === 1 ? taps[0] : s.run('Concat', taps.map((t) => s.reshape(t, [1, C, m])), { axis: 0 });
+  return s.reshape(stacked, [kh, kw, C, m]);
+});
+
+/** UnsortedSegmentSum (the gradient of gather) as ScatterNd, which sums duplicate indices. */
+export const unsortedSegmentSumWasm = composite('UnsortedSegmentSum', (s, inputs, attrs) => {
+  const K = 'UnsortedSegmentSum';
+  const x = inputs.x;
+  const ids = inputs.segmentIds;
+  if (!x || !ids) throw new Error(`${K}: expected inputs x and segmentIds`);
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new Error(`${K}: x must be float32 or int32, got ${x.dtype}`);
+  const numSegments = attrs.numSegments as number;
+  const n = ids.shape.reduce((a, c) => a * c, 1);
+  const rest = x.shape.slice(ids.shape.length);
+  const idsInt = ids.dtype === 'int32' ? ids : s.run('Cast', { x: ids }, { dtype: 'int32' });
+  const flatIds = s.reshape(idsInt, [n]);
+  const updates = s.reshape(x, [n, ...rest]);
+  // Ids outside [0, numSegments) contribute nothing (as in TensorFlow): send them to row 0 with a zero update.
+  const lo = s.run('GreaterEqual', { a: flatIds, b: s.run('Fill', {}, { shape: [], value: 0, dtype: 'int32' }) });
+  const hi = s.run('Less', { a: flatIds, b: s.run('Fill', {}, { shape: [], value: numSegments, dtype: 'int32' }) });
+  const ok = s.run('LogicalAnd', { a: lo, b: hi });
+  // Masks by multiplication: the wasm Select kernel handles float32 values only.
+  const okInt = s.run('Cast', { x: ok }, { dtype: 'int32' });
+  const safeIds = s.run('Multiply', { a: flatIds, b: okInt });
+  const okRows = s.reshape(s.run('Cast', { x: ok }, { dtype: updates.dtype }), [n, ...rest.map(() => 1)]);
+  const maskedUpd = s.run('Multiply', { a: updates, b: okRows });
+  const indices = s.reshape(safeIds, [n, 1]);
+  return s.run('ScatterNd', { indices, updates: maskedUpd }, { shape: [numSegments, ...rest] });
+});
+
+/** Every kernel this module adds to the wasm backend. */
+export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
+  conv2DBackpropFilterWasm,
+  depthwiseBackpropInputWasm,
+  depthwiseBackpropFilterWasm,
+  unsortedSegmentSumWasm,
+];
+
+/**
+ * Registers the missing training kernels for the wasm backend (idempotent; a kernel that a later
+ * tfjs-backend-wasm brings itself is left alone). Returns the names registered now.
+ */
+export function registerWasmTrainingKernels(): string[] {
+  const done: string[] = [];
+  for (const k of WASM_TRAINING_KERNELS) {
+    if (tf.getKernel(k.kernelName, 'wasm')) continue;
+    tf.registerKernel(k);
+    done.push(k.kernelName);
+  }
+  return done;
+}

@@ -1,0 +1,104 @@
+/**
+ * Plotly, loaded on demand. `import()` makes esbuild put plotly in its own chunk, fetched only when an
+ * output that charts is drawn (heatmaps and keypoints never load it). Each chart is purged when its view
+ * is disposed and re-laid out with the theme's colours on every draw.
+ */
+import type { PlotData, PlotlyStatic } from 'plotly.js-cartesian-dist-min';
+import { DisposableStore, checkSignal, h, onResize } from './dom';
+import { readTheme, type Theme } from './theme';
+
+let loading: Promise<PlotlyStatic> | undefined;
+
+/** Loads plotly once per page; a failed load is retried by the next caller. */
+export function loadPlotly(): Promise<PlotlyStatic> {
+  loading ??= import('plotly.js-cartesian-dist-min').then(
+    (m) => m.default,
+    (e: unknown) => {
+      loading = undefined;
+      throw new Error(`the chart library (plotly.js) could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
+    },
+  );
+  return loading;
+}
+
+const CONFIG: PlotData = {
+  displaylogo: false,
+  // Plotly's own `responsive` adds a window listener per chart; a ResizeObserver per chart is released with it.
+  responsive: false,
+  displayModeBar: 'hover',
+  modeBarButtonsToRemove: ['lasso2d', 'select2d', 'autoScale2d'],
+  toImageButtonOptions: { format: 'png', scale: 2 },
+};
+
+/** Axis styling from the theme, merged with `extra`. */
+export function axis(theme: Theme, extra: PlotData = {}): PlotData {
+  return {
+    gridcolor: theme.grid,
+    linecolor: theme.border,
+    zerolinecolor: theme.border,
+    tickcolor: theme.border,
+    automargin: true,
+    ...extra,
+  };
+}
+
+/** Layout with the theme's colours (transparent backgrounds: the cell output's own background shows). */
+export function baseLayout(theme: Theme, extra: PlotData = {}): PlotData {
+  return {
+    autosize: true,
+    paper_bgcolor: 'rgba(0,0,0,0)',
+    plot_bgcolor: 'rgba(0,0,0,0)',
+    font: { color: theme.foreground, family: theme.fontFamily, size: Math.max(10, theme.fontSize - 1) },
+    colorway: theme.series,
+    margin: { l: 56, r: 16, t: 40, b: 8 },
+    legend: { orientation: 'h', x: 0, y: 1.0, yanchor: 'bottom', font: { color: theme.foreground } },
+    hoverlabel: { bgcolor: theme.background, bordercolor: theme.border, font: { color: theme.foreground } },
+    xaxis: axis(theme),
+    yaxis: axis(theme),
+    ...extra,
+  };
+}
+
+/** One plotly chart in a div, purged with the view. */
+export interface Chart {
+  el: HTMLDivElement;
+  /** Draws or redraws in place (Plotly.react) with the current theme. */
+  draw(build: (theme: Theme) => { data: PlotData[]; layout: PlotData }): Promise<void>;
+}
+
+/**
+ * Creates a chart container under `parent`. The plotly instance is passed in so that views await the
+ * library once, then create their charts synchronously.
+ */
+export function createChart(parent: HTMLElement, Plotly: PlotlyStatic, store: DisposableStore, className: string, attrs: Record<string, string> = {}): Chart {
+  const el = h('div', { className: `al-chart ${className}`, attrs });
+  parent.append(el);
+  let drawn = false;
+  store.defer(() => {
+    Plotly.purge(el);
+    el.remove();
+  });
+  onResize(
+    el,
+    () => {
+      if (drawn && el.isConnected && el.clientWidth > 0) void Promise.resolve(Plotly.Plots.resize(el)).catch(() => undefined);
+    },
+    store,
+  );
+  return {
+    el,
+    async draw(build) {
+      if (store.isDisposed) return;
+      const { data, layout } = build(readTheme(el));
+      await Plotly.react(el, data, layout, CONFIG);
+      drawn = true;
+    },
+  };
+}
+
+/** Awaits plotly for a view, honouring the render's cancellation. */
+export async function plotlyFor(signal: AbortSignal): Promise<PlotlyStatic> {
+  const Plotly = await loadPlotly();
+  checkSignal(signal);
+  return Plotly;
+}

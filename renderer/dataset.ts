@@ -1,0 +1,146 @@
+/**
+ * Dataset view: totals, class counts (interactive vs non-interactive), the body-part x class contact
+ * matrix as a heatmap, a thumbnail grid filtered by class and kind, and the problems found while
+ * reading the dataset (file, line, message).
+ */
+import type { DatasetPayload, DatasetThumbnail } from '../kernel/protocol';
+import { axis, baseLayout, createChart, plotlyFor } from './charts';
+import { base64ToBytes, h, plotText, selectControl } from './dom';
+import type { View, ViewEnv } from './renderer';
+import { onThemeChange, type Theme } from './theme';
+import { checkDataset } from './validate';
+
+/** Thumbnails drawn at most at once; the filter narrows the rest down. */
+const MAX_THUMBNAILS = 120;
+/** Problems listed at most; the count says how many more there are. */
+const MAX_ERRORS = 200;
+
+/** Draws a dataset payload into `root`. */
+export async function renderDataset(root: HTMLElement, payload: unknown, env: ViewEnv): Promise<View> {
+  const p: DatasetPayload = checkDataset(payload);
+  const { store, signal } = env;
+
+  const interactive = p.classes.reduce((s, c) => s + c.interactive, 0);
+  const nonInteractive = p.classes.reduce((s, c) => s + c.nonInteractive, 0);
+  const pairs = p.classes.reduce((s, c) => s + (c.pairs ?? 0), 0);
+  root.append(h('div', { className: 'al-title', text: p.title ?? `Dataset · ${p.split} ${p.subset}` }));
+  root.append(h('div', { className: 'al-sub al-root-path', text: p.root }));
+  const totals = [
+    `${p.classes.length} classes`,
+    `${interactive.toLocaleString('en-US')} interactive`,
+    `${nonInteractive.toLocaleString('en-US')} non-interactive images`,
+    pairs ? `${pairs.toLocaleString('en-US')} pairs` : '',
+    p.errors.length ? `${p.errors.length} problem${p.errors.length === 1 ? '' : 's'}` : 'no problems',
+  ];
+  root.append(h('div', { className: 'al-status al-totals' }, ...totals.filter(Boolean).map((t) => h('span', { text: t }))));
+
+  const chartsEl = h('div', { className: 'al-charts al-section' });
+  const thumbsSection = h('div', { className: 'al-section' });
+  const errorsSection = h('div', { className: 'al-section' });
+  root.append(chartsEl, thumbsSection, errorsSection);
+
+  // ---- thumbnails (no plotly needed: shown while the chart library loads) ----
+  const urls = new Map<DatasetThumbnail, string>();
+  store.defer(() => {
+    for (const u of urls.values()) URL.revokeObjectURL(u);
+    urls.clear();
+  });
+  const urlFor = (t: DatasetThumbnail): string => {
+    let u = urls.get(t);
+    if (!u) {
+      u = URL.createObjectURL(new Blob([base64ToBytes(t.image.data)], { type: t.image.mime }));
+      urls.set(t, u);
+    }
+    return u;
+  };
+  if (p.thumbnails.length) {
+    const classNames = [...new Set(p.thumbnails.map((t) => t.className))];
+    const classCtl = selectControl('Class', [{ value: '', label: 'all classes' }, ...classNames.map((c) => ({ value: c, label: c }))], '', 'al-class-filter');
+    const kindCtl = selectControl('Kind', [{ value: '', label: 'all' }, { value: 'interactive', label: 'interactive' }, { value: 'non_interactive', label: 'non-interactive' }], '', 'al-kind-filter');
+    const count = h('span', { className: 'al-sub al-thumb-count' });
+    const grid = h('div', { className: 'al-grid' });
+    thumbsSection.append(h('div', { className: 'al-section-title', text: 'Samples' }), h('div', { className: 'al-toolbar' }, classCtl.wrap, kindCtl.wrap, count), grid);
+    const drawThumbs = (): void => {
+      const cls = classCtl.select.value;
+      const kind = kindCtl.select.value;
+      const shown = p.thumbnails.filter((t) => (!cls || t.className === cls) && (!kind || t.kind === kind));
+      grid.replaceChildren(
+        ...shown.slice(0, MAX_THUMBNAILS).map((t) => {
+          const img = h('img', { attrs: { alt: `${t.className}: ${t.label}`, loading: 'lazy', width: String(t.image.width), height: String(t.image.height) } });
+          img.src = urlFor(t);
+          const caption = `${t.label} · ${t.className}${t.kind === 'non_interactive' ? ' · non-interactive' : ''}`;
+          return h('figure', { className: 'al-thumb', attrs: { 'data-class': t.className, 'data-kind': t.kind }, title: caption }, img, h('figcaption', { text: caption }));
+        }),
+      );
+      count.textContent = `${Math.min(shown.length, MAX_THUMBNAILS)} of ${shown.length} shown${shown.length !== p.thumbnails.length ? ` (${p.thumbnails.length} in all)` : ''}`;
+    };
+    store.listen(classCtl.select, 'change', drawThumbs);
+    store.listen(kindCtl.select, 'change', drawThumbs);
+    drawThumbs();
+  }
+
+  // ---- problems ----
+  if (p.errors.length) {
+    const list = h('ul', { className: 'al-errors' });
+    for (const e of p.errors.slice(0, MAX_ERRORS)) {
+      list.append(h('li', {}, h('span', { className: 'al-file', text: e.line !== undefined ? `${e.file}:${e.line}` : e.file }), `: ${e.message}`));
+    }
+    const details = h('details', {}, h('summary', { className: 'al-section-title', text: `${p.errors.length} problem${p.errors.length === 1 ? '' : 's'} while reading the dataset` }), list);
+    details.open = p.errors.length <= 10;
+    if (p.errors.length > MAX_ERRORS) details.append(h('div', { className: 'al-note', text: `… and ${p.errors.length - MAX_ERRORS} more` }));
+    errorsSection.append(details);
+  }
+
+  // ---- charts ----
+  const Plotly = await plotlyFor(signal);
+  const countsChart = createChart(chartsEl, Plotly, store, 'al-counts-chart');
+  const matrixChart = createChart(chartsEl, Plotly, store, 'al-matrix-chart');
+  const names = p.classes.map((c) => plotText(c.name));
+
+  const countsFigure = (theme: Theme) => ({
+    data: [
+      { type: 'bar', name: 'interactive', x: names, y: p.classes.map((c) => c.interactive), marker: { color: theme.series[0] }, hovertemplate: '%{x}<br>interactive: %{y}<extra></extra>' },
+      { type: 'bar', name: 'non-interactive', x: names, y: p.classes.map((c) => c.nonInteractive), marker: { color: theme.series[1] }, hovertemplate: '%{x}<br>non-interactive: %{y}<extra></extra>' },
+    ],
+    layout: baseLayout(theme, {
+      height: 280,
+      barmode: 'group',
+      title: { text: 'Images per class', x: 0, xanchor: 'left', font: { size: theme.fontSize + 1, color: theme.foreground } },
+      xaxis: axis(theme, { tickangle: p.classes.length > 8 ? -40 : 0, categoryorder: 'array', categoryarray: names }),
+      yaxis: axis(theme, { title: { text: 'images' } }),
+      legend: { orientation: 'h', x: 1, xanchor: 'right', y: 1, yanchor: 'bottom', font: { color: theme.foreground } },
+    }),
+  });
+
+  const matrixFigure = (theme: Theme) => ({
+    data: [
+      {
+        type: 'heatmap',
+        x: names,
+        y: p.parts.map(plotText),
+        z: p.contactMatrix,
+        colorscale: 'Viridis',
+        texttemplate: p.classes.length <= 30 ? '%{z}' : undefined,
+        hovertemplate: '%{y} × %{x}: %{z} images<extra></extra>',
+        colorbar: { thickness: 10, outlinewidth: 0, tickfont: { color: theme.foreground }, title: { text: 'images', font: { color: theme.foreground } } },
+        xgap: 1,
+        ygap: 1,
+      },
+    ],
+    layout: baseLayout(theme, {
+      height: 90 + 26 * p.parts.length + 60,
+      title: { text: 'Contacts: body part × class', x: 0, xanchor: 'left', font: { size: theme.fontSize + 1, color: theme.foreground } },
+      xaxis: axis(theme, { tickangle: p.classes.length > 8 ? -40 : 0, showgrid: false }),
+      yaxis: axis(theme, { autorange: 'reversed', showgrid: false }),
+    }),
+  });
+
+  const drawCharts = (): Promise<void> => Promise.all([countsChart.draw(countsFigure), matrixChart.draw(matrixFigure)]).then(() => undefined);
+  await drawCharts();
+  store.add(
+    onThemeChange(() => {
+      drawCharts().catch((e: unknown) => console.error('Affordance Lab dataset: redraw failed', e));
+    }),
+  );
+  return {};
+}

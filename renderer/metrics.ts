@@ -1,0 +1,232 @@
+/**
+ * Metrics view: per-class bar charts (one per metric) of several runs side by side, published rows as
+ * reference lines or outlined bars, Seen/Unseen and metric toggles, classes sortable by value, and a
+ * table view with the best value of each row in bold.
+ */
+import type { MetricName, MetricsPayload, MetricsRun, SplitName } from '../kernel/protocol';
+import { axis, baseLayout, createChart, plotlyFor, type Chart } from './charts';
+import { checkboxControl, fmt, h, plotText, segmentedControl, selectControl } from './dom';
+import type { View, ViewEnv } from './renderer';
+import { onThemeChange, type Theme } from './theme';
+import { checkMetrics } from './validate';
+
+/** KLD is a divergence (lower is better); the others are similarities (higher is better). */
+const LOWER_IS_BETTER: Record<MetricName, boolean> = { KLD: true, SIM: false, NSS: false, CC: false };
+
+type SortDir = 'none' | 'asc' | 'desc';
+type RefMode = 'lines' | 'bars' | 'hidden';
+
+interface MetricsState {
+  split: SplitName;
+  metrics: Set<MetricName>;
+  refMode: RefMode;
+  view: 'chart' | 'table';
+  sortRun: number;
+  sortMetric: MetricName;
+  sortDir: SortDir;
+}
+
+function value(run: MetricsRun, split: SplitName, cls: string | null, metric: MetricName): number | null {
+  const r = run.results[split];
+  if (!r) return null;
+  const v = cls === null ? r.overall[metric] : r.perClass[cls]?.[metric];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** Draws a metrics payload into `root`. */
+export async function renderMetrics(root: HTMLElement, payload: unknown, env: ViewEnv): Promise<View> {
+  const p: MetricsPayload = checkMetrics(payload);
+  const { store, signal } = env;
+  const splits = (['Seen', 'Unseen'] as const).filter((s) => p.runs.some((r) => r.results[s]));
+  if (splits.length === 0) throw new Error('metrics payload: no run has Seen or Unseen results to show');
+  const firstRun = Math.max(0, p.runs.findIndex((r) => r.kind === 'run'));
+  const state: MetricsState = {
+    split: splits[0],
+    metrics: new Set(p.metrics),
+    refMode: 'lines',
+    view: 'chart',
+    sortRun: firstRun,
+    sortMetric: p.metrics[0],
+    sortDir: 'none',
+  };
+  const hasRefs = p.runs.some((r) => r.kind === 'reference');
+  // Controls are created before the charts exist; they redraw through this late-bound hook.
+  let redraw: () => Promise<void> = () => Promise.resolve();
+  const refresh = (): void => {
+    redraw().catch((e: unknown) => console.error('Affordance Lab metrics: redraw failed', e));
+  };
+
+  // ---- controls ----
+  const toolbar = h('div', { className: 'al-toolbar' });
+  const splitCtl = segmentedControl('Split', splits, state.split, 'al-split', (v) => {
+    state.split = v as SplitName;
+    refresh();
+  }, store);
+  toolbar.append(splitCtl.wrap);
+  const metricBoxes = p.metrics.map((m) => {
+    const c = checkboxControl(m, true, 'al-metric-toggle');
+    c.input.dataset.metric = m;
+    store.listen(c.input, 'change', () => {
+      if (c.input.checked) state.metrics.add(m);
+      else state.metrics.delete(m);
+      refresh();
+    });
+    return c.wrap;
+  });
+  toolbar.append(h('span', { className: 'al-control' }, h('span', { text: 'Metrics' }), ...metricBoxes));
+  const sortCtl = selectControl('Sort', [{ value: 'none', label: 'as listed' }, { value: 'asc', label: 'by value ↑' }, { value: 'desc', label: 'by value ↓' }], 'none', 'al-sort');
+  store.listen(sortCtl.select, 'change', () => {
+    state.sortDir = sortCtl.select.value as SortDir;
+    refresh();
+  });
+  toolbar.append(sortCtl.wrap);
+  const sortKey = h('span', { className: 'al-sub al-sort-key' });
+  toolbar.append(sortKey);
+  if (hasRefs) {
+    const refCtl = segmentedControl('Paper rows', ['lines', 'bars', 'hidden'], state.refMode, 'al-refmode', (v) => {
+      state.refMode = v as RefMode;
+      refresh();
+    }, store);
+    toolbar.append(refCtl.wrap);
+  }
+  const viewCtl = segmentedControl('View', ['chart', 'table'], state.view, 'al-viewmode', (v) => {
+    state.view = v as 'chart' | 'table';
+    refresh();
+  }, store);
+  toolbar.append(viewCtl.wrap);
+
+  const chartsEl = h('div', { className: 'al-charts' });
+  const tableWrap = h('div', { className: 'al-table-wrap' });
+  const note = h('div', { className: 'al-note' });
+  if (p.title) root.append(h('div', { className: 'al-title', text: p.title }));
+  root.append(toolbar, chartsEl, tableWrap, note);
+
+  const classesOf = (split: SplitName): string[] => {
+    const seen = new Set<string>();
+    for (const r of p.runs) for (const c of Object.keys(r.results[split]?.perClass ?? {})) seen.add(c);
+    return [...seen];
+  };
+
+  const orderedClasses = (): string[] => {
+    const classes = classesOf(state.split);
+    if (state.sortDir === 'none') return classes;
+    const run = p.runs[state.sortRun];
+    const sign = state.sortDir === 'asc' ? 1 : -1;
+    return classes
+      .map((c, i) => ({ c, i, v: value(run, state.split, c, state.sortMetric) }))
+      .sort((a, b) => (a.v === null ? (b.v === null ? a.i - b.i : 1) : b.v === null ? -1 : sign * (a.v - b.v) || a.i - b.i))
+      .map((x) => x.c);
+  };
+
+  const visibleRuns = (): { run: MetricsRun; index: number }[] => p.runs.map((run, index) => ({ run, index })).filter(({ run }) => run.kind === 'run' || state.refMode !== 'hidden');
+
+  // ---- charts ----
+  const Plotly = await plotlyFor(signal);
+  const charts = new Map<MetricName, Chart>();
+  for (const m of p.metrics) charts.set(m, createChart(chartsEl, Plotly, store, 'al-metric-chart', { 'data-metric': m }));
+
+  const chartFor = (m: MetricName, classes: string[]) => (theme: Theme) => {
+    let runColour = 0;
+    let refColour = 0;
+    const x = classes.map(plotText);
+    const data = visibleRuns().map(({ run }) => {
+      const y = classes.map((c) => value(run, state.split, c, m));
+      const name = plotText(run.kind === 'reference' ? `${run.name} (paper)` : run.name);
+      const hovertemplate = `%{x}<br>${name}: %{y:.3f}<extra></extra>`;
+      if (run.kind === 'run') {
+        return { type: 'bar', name, x, y, hovertemplate, marker: { color: theme.series[runColour++ % theme.series.length] } };
+      }
+      const colour = theme.reference[refColour++ % theme.reference.length];
+      if (state.refMode === 'bars') return { type: 'bar', name, x, y, hovertemplate, marker: { color: 'rgba(0,0,0,0)', line: { color: colour, width: 1.5 } } };
+      return { type: 'scatter', mode: 'lines+markers', name, x, y, hovertemplate, line: { color: colour, width: 1.5, dash: 'dot' }, marker: { color: colour, size: 6, symbol: 'diamond' }, connectgaps: false };
+    });
+    const layout = baseLayout(theme, {
+      height: 300,
+      barmode: 'group',
+      bargap: 0.2,
+      title: { text: `${m} · ${state.split}`, font: { size: theme.fontSize + 1, color: theme.foreground }, x: 0, xanchor: 'left', y: 0.98 },
+      xaxis: axis(theme, { categoryorder: 'array', categoryarray: x, tickangle: classes.length > 8 ? -40 : 0 }),
+      yaxis: axis(theme, { title: { text: `${m} (${LOWER_IS_BETTER[m] ? 'lower' : 'higher'} is better)`, font: { size: theme.fontSize - 1 } }, rangemode: m === 'KLD' || m === 'SIM' ? 'tozero' : 'normal' }),
+      legend: { orientation: 'h', x: 1, xanchor: 'right', y: 1.0, yanchor: 'bottom', font: { color: theme.foreground } },
+      datarevision: Date.now(),
+    });
+    return { data, layout };
+  };
+
+  // ---- table ----
+  const renderTable = (classes: string[]): void => {
+    const runs = visibleRuns();
+    const metrics = p.metrics.filter((m) => state.metrics.has(m));
+    const table = h('table', { className: 'al-table' });
+    const head1 = h('tr', {}, h('th', { text: '' }));
+    const head2 = h('tr', {}, h('th', { text: 'Class' }));
+    for (const m of metrics) {
+      head1.append(h('th', { text: `${m} ${LOWER_IS_BETTER[m] ? '↓' : '↑'}`, attrs: { colspan: String(runs.length), style: 'text-align:center' } }));
+      for (const { run, index } of runs) {
+        const th = h('th', { text: run.name, className: run.kind === 'reference' ? 'al-ref' : '', attrs: { tabindex: '0', 'data-run': String(index), 'data-metric': m, title: `Sort by ${run.name} ${m}` } });
+        if (state.sortDir !== 'none' && state.sortRun === index && state.sortMetric === m) th.setAttribute('aria-sort', state.sortDir === 'asc' ? 'ascending' : 'descending');
+        head2.append(th);
+      }
+    }
+    table.append(h('thead', {}, head1, head2));
+    const body = h('tbody');
+    const row = (label: string, cls: string | null, className = ''): void => {
+      const tr = h('tr', { className }, h('td', { text: label }));
+      for (const m of metrics) {
+        const vals = runs.map(({ run }) => value(run, state.split, cls, m));
+        const present = vals.filter((v): v is number => v !== null);
+        const best = present.length > 1 ? (LOWER_IS_BETTER[m] ? Math.min(...present) : Math.max(...present)) : undefined;
+        runs.forEach(({ run }, i) => {
+          const v = vals[i];
+          const classes = [run.kind === 'reference' ? 'al-ref' : '', v !== null && v === best ? 'al-best' : ''].filter(Boolean).join(' ');
+          tr.append(h('td', { text: fmt(v), className: classes }));
+        });
+      }
+      body.append(tr);
+    };
+    row('Overall', null, 'al-overall');
+    for (const c of classes) row(c, c);
+    table.append(body);
+    tableWrap.replaceChildren(table);
+  };
+
+  store.listen(tableWrap, 'click', (e) => {
+    const th = e.target instanceof Element ? e.target.closest('th[data-run]') : null;
+    if (!(th instanceof HTMLElement)) return;
+    const run = Number(th.dataset.run);
+    const metric = th.dataset.metric as MetricName;
+    if (run === state.sortRun && metric === state.sortMetric) state.sortDir = state.sortDir === 'asc' ? 'desc' : state.sortDir === 'desc' ? 'none' : 'asc';
+    else {
+      state.sortRun = run;
+      state.sortMetric = metric;
+      state.sortDir = LOWER_IS_BETTER[metric] ? 'asc' : 'desc';
+    }
+    sortCtl.select.value = state.sortDir;
+    refresh();
+  });
+
+  redraw = (): Promise<void> => {
+    const classes = orderedClasses();
+    sortKey.textContent = state.sortDir === 'none' ? '' : `(${p.runs[state.sortRun].name} ${state.sortMetric})`;
+    viewCtl.set(state.view);
+    chartsEl.hidden = state.view !== 'chart';
+    tableWrap.hidden = state.view !== 'table';
+    const counts = p.runs.filter((r) => r.results[state.split]?.count !== undefined).map((r) => `${r.name}: n = ${r.results[state.split]?.count ?? 0}`);
+    note.textContent = [`${classes.length} classes · ${state.split}`, p.nssThreshold !== undefined ? `NSS threshold ${p.nssThreshold}` : '', ...counts].filter(Boolean).join(' · ');
+    if (state.view === 'table') {
+      renderTable(classes);
+      return Promise.resolve();
+    }
+    tableWrap.replaceChildren();
+    const draws: Promise<void>[] = [];
+    for (const [m, chart] of charts) {
+      chart.el.hidden = !state.metrics.has(m);
+      if (!chart.el.hidden) draws.push(chart.draw(chartFor(m, classes)));
+    }
+    return Promise.all(draws).then(() => undefined);
+  };
+
+  await redraw();
+  store.add(onThemeChange(refresh));
+  return {};
+}

@@ -1,0 +1,264 @@
+/**
+ * The notebook language service through its plain API, on the real TypeScript compiler and the real
+ * dist/types folder (built here by scripts/build-types.mjs, so the library's declarations are current).
+ *
+ * Cells are written with one `‸` marking the position a case asks about.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { NotebookLanguageService } from '../../extension/language/core/service';
+import { collectTopLevelDeclarations } from '../../extension/language/core/declarations';
+import type { CellPosition, DefinitionLocation } from '../../extension/language/core/types';
+import ts from 'typescript';
+
+const root = resolve(__dirname, '..', '..');
+const typesDir = join(root, 'dist', 'types');
+const MARK = '‸';
+
+let service: NotebookLanguageService;
+let notebookDir: string;
+let caseNo = 0;
+
+before(() => {
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-types.mjs')], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, `scripts/build-types.mjs failed:\n${r.stdout}\n${r.stderr}`);
+  notebookDir = mkdtempSync(join(tmpdir(), 'affordance-notebook-'));
+  service = new NotebookLanguageService({ notebookDir, typesDir });
+});
+
+after(() => {
+  service?.dispose();
+  if (notebookDir) rmSync(notebookDir, { recursive: true, force: true });
+});
+
+interface Loaded {
+  ids: string[];
+  at: { cellId: string; cellIndex: number; position: CellPosition };
+}
+
+/** Loads cells (one of which may hold the ‸ marker) into the shared service under fresh ids. */
+function load(cells: readonly string[]): Loaded {
+  caseNo++;
+  const ids = cells.map((_, i) => `case${caseNo}-cell${i}`);
+  let at: Loaded['at'] | undefined;
+  const inputs = cells.map((text, i) => {
+    const k = text.indexOf(MARK);
+    if (k < 0) return { id: ids[i], text };
+    const before = text.slice(0, k).split('\n');
+    at = { cellId: ids[i], cellIndex: i, position: { line: before.length - 1, character: before[before.length - 1].length } };
+    return { id: ids[i], text: text.replace(MARK, '') };
+  });
+  service.setCells(inputs);
+  return { ids, at: at ?? { cellId: ids[ids.length - 1], cellIndex: cells.length - 1, position: { line: 0, character: 0 } } };
+}
+
+function describeDiagnostics(ids: string[]): string {
+  return ids
+    .flatMap((id, i) => service.getDiagnostics(id).map((d) => `cell ${i} ${d.range.start.line}:${d.range.start.character} TS${d.code} ${d.message}`))
+    .join('\n');
+}
+
+// --- diagnostics: what must be clean, and what must be reported where -----------------------------------
+
+const cleanNotebooks: { name: string; cells: string[] }[] = [
+  { name: 'an earlier const is used later', cells: ['const rate = 0.5;', 'const doubled: number = rate * 2;'] },
+  { name: 'a re-declaration in a later cell shadows the earlier one (no "Cannot redeclare")', cells: ['const x = 1;\nlet y = 2;', 'const x = "text";\nlet y = "again";', 'const upper: string = x.toUpperCase();\nconst len: number = y.length;'] },
+  { name: 'a later cell assigns to an earlier let', cells: ['let step = 0;', 'step = step + 1;\nstep += 2;'] },
+  { name: 'top-level await', cells: ['const v = await Promise.resolve(3);', 'for (const k of [1, 2]) { await new Promise((r) => setTimeout(r, k)); }\nconst w: number = v;'] },
+  { name: 'a last expression is not an error', cells: ['const a = [1, 2, 3];', 'a.length\n', 'a'] },
+  { name: 'functions, classes, interfaces, enums and generic type aliases cross cells', cells: ['function twice(n: number) { return n * 2; }\nclass Box<T> { constructor(public v: T) {} }\ninterface Pt { x: number }\nenum Mode { Train, Eval }\ntype Pair<T> = [T, T];', 'const b: Box<number> = new Box(twice(2));\nconst p: Pt = { x: b.v };\nconst m: Mode = Mode.Eval;\nconst q: Pair<string> = ["a", "b"];'] },
+  { name: 'an import from cell 1 is usable and typed in cell 5', cells: ["import * as tf from '@tensorflow/tfjs';", 'const a = 1;', 'const b = 2;', 'const c = 3;', 'const t: tf.Tensor2D = tf.tensor2d([[a, b], [c, 4]]);\nconst shape: number[] = t.shape;'] },
+  { name: 'destructured declarations cross cells', cells: ['const { p, q: [r, s] } = { p: 1, q: ["a", true] as [string, boolean] };', 'const n: number = p;\nconst str: string = r;\nconst flag: boolean = s;'] },
+  { name: 'the kernel globals display and kernel are declared', cells: ['const h = display({ a: 1 });\nh.update("x");\nawait kernel.sleep(1);\nconst aborted: boolean = kernel.signal.aborted;'] },
+  { name: 'affordance-lab and Node built-ins are typed', cells: ["import { display as show, runtime } from 'affordance-lab';\nimport { readFileSync } from 'node:fs';", 'show(runtime.info());\nconst text: string = readFileSync("x", "utf8");'] },
+];
+
+for (const c of cleanNotebooks) {
+  void test(`no diagnostics: ${c.name}`, () => {
+    const { ids } = load(c.cells);
+    assert.equal(describeDiagnostics(ids), '', 'expected no diagnostics');
+  });
+}
+
+const errorCases: { name: string; cells: string[]; cell: number; line: number; character: number; code: number }[] = [
+  { name: 'a type error is reported at its own cell, line and column', cells: ['const n = 1;', 'const ok = n;\nconst bad: string = n;'], cell: 1, line: 1, character: 6, code: 2322 },
+  { name: 'a type error uses the type of the latest declaration', cells: ['const x = 1;', 'const x = "s";', 'const k: number = x;'], cell: 2, line: 0, character: 6, code: 2322 },
+  { name: 'a duplicate declaration inside one cell is still an error', cells: ['const d = 1;', 'const d = 2;\nconst d = 3;'], cell: 1, line: 0, character: 6, code: 2451 },
+  { name: 'a name from a later cell is not visible earlier', cells: ['const early = late;', 'const late = 1;'], cell: 0, line: 0, character: 14, code: 2304 },
+  { name: 'a misspelt tfjs member', cells: ["import * as tf from '@tensorflow/tfjs';", '\n  tf.tensor2e([[1]]);'], cell: 1, line: 1, character: 5, code: 2551 },
+];
+
+for (const c of errorCases) {
+  void test(`diagnostic: ${c.name}`, () => {
+    const { ids } = load(c.cells);
+    const all = describeDiagnostics(ids);
+    const found = service.getDiagnostics(ids[c.cell]).find((d) => d.code === c.code);
+    assert.ok(found, `expected TS${c.code} in cell ${c.cell}; got:\n${all || '(none)'}`);
+    assert.deepEqual(found.range.start, { line: c.line, character: c.character }, `TS${c.code} at the wrong place; all diagnostics:\n${all}`);
+    for (const [i, id] of ids.entries()) {
+      if (i !== c.cell) assert.deepEqual(service.getDiagnostics(id), [], `cell ${i} should be clean; all diagnostics:\n${all}`);
+    }
+  });
+}
+
+// --- hovers ---------------------------------------------------------------------------------------------
+
+const hoverCases: { name: string; cells: string[]; expect: string }[] = [
+  { name: 'an earlier const has its type in a later cell', cells: ['const rate = 0.5 as number;', 'rate‸ * 2'], expect: 'const rate: number' },
+  { name: 'a shadowing declaration gives the new type', cells: ['const x = 1 as number;', 'const x = "a" as string;', 'x‸.length'], expect: 'const x: string' },
+  { name: 'a function from an earlier cell shows its signature', cells: ['/** Doubles. */\nfunction twice(n: number): number { return n * 2; }', 'twice‸(2)'], expect: 'function twice(n: number): number' },
+  { name: 'a tensor from cell 1 keeps its tfjs type in cell 3', cells: ["import * as tf from '@tensorflow/tfjs';\nconst t = tf.tensor2d([[1, 2]]);", '1', 't‸'], expect: 'const t: tf.Tensor2D' },
+];
+
+for (const c of hoverCases) {
+  void test(`hover: ${c.name}`, () => {
+    const { at } = load(c.cells);
+    const hover = service.getHover(at.cellId, at.position);
+    assert.ok(hover, 'expected a hover');
+    assert.equal(hover.text, c.expect);
+  });
+}
+
+void test('hover: TSDoc of a function declared in an earlier cell', () => {
+  const { at } = load(['/** Doubles a number. */\nfunction twice(n: number): number { return n * 2; }', 'twice‸(2)']);
+  assert.match(service.getHover(at.cellId, at.position)?.documentation ?? '', /Doubles a number/);
+});
+
+// --- completions ----------------------------------------------------------------------------------------
+
+const completionCases: { name: string; cells: string[]; trigger?: '.'; includes: string[] }[] = [
+  { name: 'tfjs members after tf.', cells: ["import * as tf from '@tensorflow/tfjs';", 'tf.‸'], trigger: '.', includes: ['tensor2d', 'tidy', 'layers', 'sequential'] },
+  { name: 'affordance-lab members after a namespace import', cells: ["import * as lab from 'affordance-lab';", 'lab.‸'], trigger: '.', includes: ['display', 'runtime', 'MIME_BUNDLE'] },
+  { name: 'members of an affordance-lab value', cells: ["import { runtime } from 'affordance-lab';", 'runtime.‸'], trigger: '.', includes: ['info', 'memory'] },
+  { name: 'tensor methods on a tensor declared two cells earlier', cells: ["import * as tf from '@tensorflow/tfjs';\nconst t = tf.ones([2, 2]);", 'const u = 1;', 't.‸'], trigger: '.', includes: ['dispose', 'matMul', 'shape'] },
+  { name: 'names of earlier cells and kernel globals at an identifier', cells: ['const learningRate = 1e-3;\nfunction trainStep() {}', 'lea‸'], includes: ['learningRate', 'trainStep', 'display', 'kernel'] },
+  { name: 'object members of an earlier cell value', cells: ['const cfg = { epochs: 3, batch: 8 };', 'cfg.‸'], trigger: '.', includes: ['epochs', 'batch'] },
+];
+
+for (const c of completionCases) {
+  void test(`completion: ${c.name}`, () => {
+    const { at } = load(c.cells);
+    const list = service.getCompletions(at.cellId, at.position, c.trigger);
+    assert.ok(list, 'expected completions');
+    const names = new Set(list.entries.map((e) => e.name));
+    for (const n of c.includes) assert.ok(names.has(n), `expected ${n} among ${list.entries.length} completions (${[...names].slice(0, 20).join(', ')}, …)`);
+  });
+}
+
+void test('completion details carry TSDoc of a tfjs function', () => {
+  const { at } = load(["import * as tf from '@tensorflow/tfjs';", 'tf.‸']);
+  const d = service.getCompletionDetails(at.cellId, at.position, 'tensor2d');
+  assert.ok(d, 'expected details');
+  assert.match(d.detail, /tensor2d/);
+  assert.match(d.documentation, /2D/i);
+});
+
+// --- signature help -------------------------------------------------------------------------------------
+
+void test('signature help for a function declared in an earlier cell', () => {
+  const { at } = load(['function scale(value: number, factor: number): number { return value * factor; }', 'scale(1, ‸)']);
+  const help = service.getSignatureHelp(at.cellId, at.position);
+  assert.ok(help, 'expected signature help');
+  const sig = help.signatures[help.activeSignature];
+  assert.equal(sig.label, 'scale(value: number, factor: number): number');
+  assert.equal(help.activeParameter, 1);
+  const [s, e] = sig.parameters[1].label;
+  assert.equal(sig.label.slice(s, e), 'factor: number');
+});
+
+// --- go to definition -----------------------------------------------------------------------------------
+
+const definitionCases: { name: string; cells: string[]; cell: number; line: number; character: number }[] = [
+  { name: 'a const used in cell 3 leads to its declaration in cell 1', cells: ['const unused = 0;\nconst rate = 0.5;', 'const other = 1;', 'rate‸ * 2'], cell: 0, line: 1, character: 6 },
+  { name: 'a function used in cell 3 leads to cell 1', cells: ['// helpers\nfunction twice(n: number) { return n * 2; }', '1', 'twice‸(3)'], cell: 0, line: 1, character: 9 },
+  { name: 'a class used in a type position leads to cell 1', cells: ['class Model {}', 'let m: Model‸;'], cell: 0, line: 0, character: 6 },
+  { name: 'a shadowed name leads to the latest declaration', cells: ['const x = 1;', 'let x = 2;', 'x‸'], cell: 1, line: 0, character: 4 },
+  { name: 'a name declared in the same cell stays in the cell', cells: ['const a = 1;', 'const a = 2;\na‸'], cell: 1, line: 0, character: 6 },
+];
+
+for (const c of definitionCases) {
+  void test(`definition: ${c.name}`, () => {
+    const { ids, at } = load(c.cells);
+    const defs = service.getDefinition(at.cellId, at.position);
+    const expected: DefinitionLocation = { kind: 'cell', cellId: ids[c.cell], range: { start: { line: c.line, character: c.character }, end: { line: c.line, character: c.character + (defs[0]?.kind === 'cell' ? defs[0].range.end.character - defs[0].range.start.character : 0) } } };
+    assert.equal(defs.length, 1, `expected one definition, got ${JSON.stringify(defs)}`);
+    assert.deepEqual(defs[0], expected);
+  });
+}
+
+void test('definition: a tfjs function leads into the shipped .d.ts', () => {
+  const { at } = load(["import * as tf from '@tensorflow/tfjs';", 'tf.tensor2d‸([[1]])']);
+  const defs = service.getDefinition(at.cellId, at.position);
+  assert.ok(defs.length > 0, 'expected a definition');
+  const d = defs[0];
+  assert.equal(d.kind, 'file');
+  assert.ok(d.kind === 'file' && d.fileName.startsWith(typesDir.replace(/\\/g, '/')) && d.fileName.endsWith('.d.ts'), `got ${JSON.stringify(d)}`);
+});
+
+void test('definition: an affordance-lab export leads into its generated declarations', () => {
+  const { at } = load(["import { runtime } from 'affordance-lab';", 'runtime‸.info()']);
+  const defs = service.getDefinition(at.cellId, at.position);
+  assert.ok(defs.some((d) => d.kind === 'file' && d.fileName.includes('/affordance-lab/') && d.fileName.endsWith('.d.ts')), `got ${JSON.stringify(defs)}`);
+});
+
+// --- edits, module resolution and positions --------------------------------------------------------------
+
+void test('editing an earlier cell retypes later cells, and only files that changed get a new version', () => {
+  const { ids } = load(['const v = 1;', 'const w = 2;', 'const s: string = v;']);
+  assert.match(describeDiagnostics(ids), /cell 2 0:6 TS2322/);
+  const before = ids.map((id) => service.virtualContentOf(id));
+  service.updateCell(ids[0], 'const v = "now text";');
+  assert.equal(describeDiagnostics(ids), '');
+  // Cell 1 neither declares nor sees anything new: its virtual file is untouched.
+  assert.equal(service.virtualContentOf(ids[1]), before[1]);
+  assert.notEqual(service.virtualContentOf(ids[0]), before[0]);
+});
+
+void test('imports resolve from the notebook folder (a local module)', () => {
+  writeFileSync(join(notebookDir, 'helpers.ts'), 'export function norm(v: number[]): number { return Math.hypot(...v); }\n');
+  const { ids } = load(["import { norm } from './helpers';", 'const n: number = norm([3, 4]);\nconst bad: string = norm([1]);']);
+  const diags = service.getDiagnostics(ids[1]);
+  assert.deepEqual(diags.map((d) => [d.code, d.range.start.line]), [[2322, 1]], describeDiagnostics(ids));
+});
+
+void test('positions map through CRLF line ends', () => {
+  const { ids } = load(['const a = 1;\r\nconst b: string = a;\r\n']);
+  const [d] = service.getDiagnostics(ids[0]);
+  assert.deepEqual(d?.range, { start: { line: 1, character: 6 }, end: { line: 1, character: 7 } });
+});
+
+void test('nothing is reported inside the generated text, even when a cell ends in an open comment', () => {
+  const { ids } = load(['const a = 1;', 'a\n/* unterminated']);
+  for (const d of service.getDiagnostics(ids[1])) {
+    assert.ok(d.range.end.line <= 1, `diagnostic outside the cell: ${JSON.stringify(d)}`);
+  }
+});
+
+void test('top-level declarations are collected the way the session keeps them', () => {
+  const sf = ts.createSourceFile('c.ts', "import d, { e as f } from 'x';\nimport * as ns from 'y';\nconst { a, b: [c] } = o;\nlet l;\nvar v;\nfunction fn() { var inner; }\nclass K {}\ninterface I {}\ntype T = 1;\nenum E {}\nnamespace N {}\nexport const ex = 1;\n{ const blockScoped = 1; }", ts.ScriptTarget.ES2022, true);
+  const got = collectTopLevelDeclarations(sf).map((d) => `${d.name}:${d.kind}${d.keyword ? `:${d.keyword}` : ''}${d.exported ? ':exported' : ''}`);
+  assert.deepEqual(got, ['d:alias', 'f:alias', 'ns:alias', 'a:variable:const', 'c:variable:const', 'l:variable:let', 'v:variable:var', 'fn:alias', 'K:alias', 'I:alias', 'T:alias', 'E:alias', 'N:alias', 'ex:variable:const:exported']);
+});
+
+// --- bad input ------------------------------------------------------------------------------------------
+
+void test('bad input: duplicate cell ids are named', () => {
+  assert.throws(() => service.setCells([{ id: 'dup', text: '' }, { id: 'dup', text: '' }]), /cell id dup appears twice \(cells 0 and 1\)/);
+});
+
+void test('bad input: a cell without text is named', () => {
+  assert.throws(() => service.setCells([{ id: 'ok', text: '' }, { id: 'broken', text: undefined as unknown as string }]), /cell 1 \(broken\) has text of type undefined/);
+});
+
+void test('bad input: an unknown cell id is named', () => {
+  load(['const a = 1;']);
+  assert.throws(() => service.getHover('no-such-cell', { line: 0, character: 0 }), /no cell with id no-such-cell/);
+});
+
+void test('bad input: a types folder that was not built says how to build it', () => {
+  assert.throws(() => new NotebookLanguageService({ notebookDir, typesDir: join(notebookDir, 'no-types') }), /manifest\.json not found.*build-types\.mjs/);
+});

@@ -114,17 +114,18 @@ void describe('Affordance Lab in VS Code (code-server + Chromium)', { timeout: 6
       const m = await vs.waitForOutput(/metrics sent nonce=(\w+) stamp=(\d+)/);
       assertFresh(m[2]);
       const out = vs.outputs();
-      const plot = out.locator('.js-plotly-plot').first();
-      await plot.waitFor({ timeout: 30_000 });
-      await out.locator('.js-plotly-plot .main-svg').first().waitFor({ timeout: 30_000 });
-      const ticks = await waitFor('the chart to label the classes', async () => {
-        const text = await out.locator('.js-plotly-plot').first().innerText();
+      await out.locator('.al-title', { hasText: `per-class ${vs.nonce}` }).waitFor({ timeout: 30_000 });
+      // One chart per metric of the payload, each drawn by plotly.
+      const kld = out.locator('.al-metric-chart[data-metric="KLD"].js-plotly-plot');
+      await kld.locator('.main-svg').first().waitFor({ timeout: 30_000 });
+      assert.equal(await out.locator('.al-metric-chart').count(), 3, 'KLD, SIM and NSS charts');
+      const labels = await waitFor('the KLD chart to label every class', async () => {
+        const text = await kld.innerText();
         return ['bench', 'bicycle', 'skateboard'].every((c) => text.includes(c)) ? text : undefined;
       }, 30_000);
-      assert.match(ticks, /bench/);
-      const bars = await out.locator('.js-plotly-plot .point path, .js-plotly-plot .scatterlayer .trace path').count();
-      assert.ok(bars >= 3, `expected at least one mark per class, found ${bars}`);
-      assert.match(await vs.outputText(), new RegExp(`per-class ${vs.nonce}|e2e-run`), 'the chart shows the run');
+      assert.match(labels, /e2e-run/, 'the legend names the run');
+      const bars = await kld.locator('.barlayer .point path').count();
+      assert.ok(bars >= 3, `expected a bar per class for the run in the KLD chart, found ${bars}`);
       await vs.screenshot('metrics-drawn');
     });
   });
@@ -146,6 +147,7 @@ void describe('Affordance Lab in VS Code (code-server + Chromium)', { timeout: 6
       const done = await vs.waitForOutput(/training finished nonce=(\w+) stamp=(\d+)/);
       assertFresh(done[2]);
       assert.equal(await out.locator('.al-title', { hasText: `training ${vs.nonce}` }).count(), 1, 'updates replace the output instead of appending new ones');
+      await out.locator('.al-badge[data-state="done"]').waitFor({ timeout: 10_000 });
       assert.equal(await nb.waitForState(1, 'success'), 'success');
       await vs.screenshot('training-done');
     });

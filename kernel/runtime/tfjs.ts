@@ -12,6 +12,11 @@ export * from '@tensorflow/tfjs-core';
 export * from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+// tfjs-core's entry point registers neither gradients nor the chained tensor methods (x.sum(), ...);
+// the `@tensorflow/tfjs` union package does, so cells written for it expect both. Tensor class and
+// gradient registry are process globals, so these files extend the same engine.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import { version_core } from '@tensorflow/tfjs-core';
 import { version_layers } from '@tensorflow/tfjs-layers';
 

@@ -189,7 +189,11 @@ export const depthwiseBackpropInputWasm = composite('DepthwiseConv2dNativeBackpr
   return parts.length === 1 ? parts[0] : s.run('AddN', parts);
 });
 
-/** DepthwiseConv2dNativeBackpropFilter: per tap, shifted input times gradient, summed (wasm kernels). */
+/**
+ * DepthwiseConv2dNativeBackpropFilter as one depthwise convolution (XNNPACK): every (channel, batch)
+ * pair becomes a channel of a single image, the output gradient its filter (dilated by the stride), and
+ * the batch is summed afterwards.
+ */
 export const depthwiseBackpropFilterWasm = composite('DepthwiseConv2dNativeBackpropFilter', (s, inputs, attrs) => {
   const K = 'DepthwiseConv2dNativeBackpropFilter';
   const x = input(inputs, 'x', K);
@@ -202,29 +206,46 @@ export const depthwiseBackpropFilterWasm = composite('DepthwiseConv2dNativeBackp
   const { top, left } = info.padInfo;
   const m = filterShape[3];
   const [b] = x.shape;
-  // Pad (or crop) so that every tap's strided window lies inside.
+  // [1, H, W, C*b]: channel c of image n becomes channel c*b + n.
+  const xT = s.reshape(s.transpose(x, [1, 2, 3, 0]), [1, H, W, C * b]);
+  // [oh, ow, C*b, m]: its filter is that image's output gradient for the m multiplier columns.
+  const dyT = s.reshape(s.transpose(s.reshape(dy, [b, oh, ow, C, m]), [1, 2, 3, 0, 4]), [oh, ow, C * b, m]);
   const bottom = (kh - 1) * dh + (oh - 1) * sh - top - (H - 1);
   const right = (kw - 1) * dw + (ow - 1) * sw - left - (W - 1);
-  const xp = s.padOrCrop(x, [[0, 0], [top, bottom], [left, right], [0, 0]]);
-  // [b, oh, ow, C, m] so that a tap's [b, oh, ow, C, 1] window broadcasts over the multiplier.
-  const dy5 = s.reshape(dy, [b, oh, ow, C, m]);
-  const taps: TensorInfo[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const win = s.run('StridedSlice', { x: xp }, {
-        begin: [0, i * dh, j * dw, 0],
-        end: [b, i * dh + (oh - 1) * sh + 1, j * dw + (ow - 1) * sw + 1, C],
-        strides: [1, sh, sw, 1],
-        beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
-      });
-      const w5 = s.reshape(win, [b, oh, ow, C, 1]);
-      const prod = s.run('Multiply', { a: w5, b: dy5 });
-      taps.push(s.run('Sum', { x: prod }, { axis: [0, 1, 2], keepDims: false }));
-    }
-  }
-  // taps: kh*kw tensors of [C, m] -> [kh, kw, C, m]
-  const stacked = taps.length === 1 ? taps[0] : s.run('Concat', taps.map((t) => s.reshape(t, [1, C, m])), { axis: 0 });
-  return s.reshape(stacked, [kh, kw, C, m]);
+  const xP = s.padOrCrop(xT, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+  // Output [1, kh, kw, C*b*m]: stride = forward dilation, dilation = forward stride.
+  const conv = s.run('DepthwiseConv2dNative', { x: xP, filter: dyT }, { strides: [dh, dw], pad: 'valid', dilations: [sh, sw] });
+  const sliced = s.slice(conv, [0, 0, 0, 0], [1, kh, kw, C * b * m]);
+  const perImage = s.reshape(sliced, [kh, kw, C, b, m]);
+  return s.run('Sum', { x: perImage }, { axis: [3], keepDims: false });
+});
+
+/**
+ * Conv2DBackpropInput as one Conv2D (XNNPACK) of the output gradient, spread out by the stride, with
+ * the filter rotated by 180 degrees and its channel axes swapped. Replaces the wasm backend's own
+ * kernel, a direct loop about ten times slower than its convolution.
+ */
+export const conv2DBackpropInputWasm = composite('Conv2DBackpropInput', (s, inputs, attrs) => {
+  const K = 'Conv2DBackpropInput';
+  let dy = input(inputs, 'dy', K);
+  const filter = input(inputs, 'filter', K);
+  const inputShape = attrs.inputShape as [number, number, number, number];
+  const dataFormat = (attrs.dataFormat as 'NHWC' | 'NCHW' | undefined) ?? 'NHWC';
+  const fmt = tf.backend_util.convertConv2DDataFormat(dataFormat);
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape, filter.shape as [number, number, number, number], attrs.strides as Pair, 1,
+    attrs.pad as PadAttr, attrs.dimRoundingMode as Rounding, false, fmt);
+  if (fmt === 'channelsFirst') dy = s.transpose(dy, [0, 2, 3, 1]);
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight: H, inWidth: W } = info;
+  const { top, left } = info.padInfo;
+  const up = spread(s, dy, sh, sw);
+  const L = up.shape[1];
+  const Lw = up.shape[2];
+  const gp = s.padOrCrop(up, [[0, 0], [kh - 1 - top, H - 1 + top - (L - 1)], [kw - 1 - left, W - 1 + left - (Lw - 1)], [0, 0]]);
+  // [kh, kw, ci, co] -> rotated, [kh, kw, co, ci]
+  const f = s.transpose(s.run('Reverse', { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]);
+  const dx = s.run('Conv2D', { x: gp, filter: f }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
+  return fmt === 'channelsFirst' ? s.transpose(dx, [0, 3, 1, 2]) : dx;
 });
 
 /** UnsortedSegmentSum (the gradient of gather) as ScatterNd, which sums duplicate indices. */
@@ -253,9 +274,13 @@ export const unsortedSegmentSumWasm = composite('UnsortedSegmentSum', (s, inputs
   return s.run('ScatterNd', { indices, updates: maskedUpd }, { shape: [numSegments, ...rest] });
 });
 
+/** wasm kernels that exist but are replaced because the composite is much faster. */
+const REPLACED = new Set(['Conv2DBackpropInput']);
+
 /** Every kernel this module adds to the wasm backend. */
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   conv2DBackpropFilterWasm,
+  conv2DBackpropInputWasm,
   depthwiseBackpropInputWasm,
   depthwiseBackpropFilterWasm,
   unsortedSegmentSumWasm,
@@ -268,7 +293,12 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
 export function registerWasmTrainingKernels(): string[] {
   const done: string[] = [];
   for (const k of WASM_TRAINING_KERNELS) {
-    if (tf.getKernel(k.kernelName, 'wasm')) continue;
+    const existing = tf.getKernel(k.kernelName, 'wasm');
+    if (existing === k) continue;
+    if (existing) {
+      if (!REPLACED.has(k.kernelName)) continue;
+      tf.unregisterKernel(k.kernelName, 'wasm');
+    }
     tf.registerKernel(k);
     done.push(k.kernelName);
   }

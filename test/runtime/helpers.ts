@@ -1,0 +1,91 @@
+/**
+ * Shared pieces of the runtime tests: a seeded generator, running the same computation on two
+ * backends from the same numbers, and the error measure of the issue (max abs error relative to the
+ * values' scale).
+ */
+import { tf, initRuntime } from '../../kernel/runtime/index';
+
+export { tf };
+export type Tensor = ReturnType<typeof tf.tensor>;
+
+let started: Promise<unknown> | undefined;
+/** Starts the runtime on wasm once per test file (cpu stays registered as the reference). */
+export function ready(): Promise<unknown> {
+  started ??= initRuntime({ backend: 'wasm', notebookDir: __dirname });
+  return started;
+}
+
+/** mulberry32: small, fast, seeded. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Uniform values in [-1, 1). */
+export function randomValues(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = r() * 2 - 1;
+  return v;
+}
+
+export function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export interface Compared {
+  /** max |a - b| / max(max |a|, 1e-6) */
+  relErr: number;
+  maxAbs: number;
+  shape: number[];
+}
+
+/** Max abs difference relative to the reference's scale. */
+export function relError(ref: ArrayLike<number>, got: ArrayLike<number>): { relErr: number; maxAbs: number } {
+  if (ref.length !== got.length) throw new Error(`length ${got.length} differs from the reference's ${ref.length}`);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < ref.length; i++) {
+    if (Number.isNaN(got[i]) !== Number.isNaN(ref[i])) return { relErr: Infinity, maxAbs: Infinity };
+    diff = Math.max(diff, Math.abs(ref[i] - got[i]));
+    scale = Math.max(scale, Math.abs(ref[i]));
+  }
+  return { relErr: diff / Math.max(scale, 1e-6), maxAbs: scale };
+}
+
+/** Runs `f` on a backend inside tidy and returns its outputs' values and shapes. */
+export async function runOn(backend: string, f: () => Tensor | Tensor[]): Promise<{ values: Float32Array[]; shapes: number[][] }> {
+  await tf.setBackend(backend);
+  const outs = tf.tidy(f);
+  const list = Array.isArray(outs) ? outs : [outs];
+  const values = list.map((t) => Float32Array.from(t.dataSync()));
+  const shapes = list.map((t) => t.shape.slice());
+  tf.dispose(list);
+  return { values, shapes };
+}
+
+/** Runs `f` on cpu and on wasm; returns the worst relative error over its outputs. */
+export async function compareBackends(f: () => Tensor | Tensor[]): Promise<Compared> {
+  const ref = await runOn('cpu', f);
+  const got = await runOn('wasm', f);
+  let relErr = 0;
+  let maxAbs = 0;
+  for (let i = 0; i < ref.values.length; i++) {
+    if (ref.shapes[i].join() !== got.shapes[i].join()) {
+      throw new Error(`output ${i}: wasm shape [${got.shapes[i].join()}] differs from cpu [${ref.shapes[i].join()}]`);
+    }
+    const e = relError(ref.values[i], got.values[i]);
+    relErr = Math.max(relErr, e.relErr);
+    maxAbs = Math.max(maxAbs, e.maxAbs);
+  }
+  return { relErr, maxAbs, shape: ref.shapes[0] };
+}
+
+/** Tolerance of the issue: max abs error <= 1e-4 of the values' scale. */
+export const TOLERANCE = 1e-4;

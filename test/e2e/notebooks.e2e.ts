@@ -15,7 +15,7 @@ import { ROOT, VsCodeSession, waitFor, type Notebook } from './harness';
 import { canvasPixel, isCold, isHot } from './pixels';
 
 const FIXTURES = join(ROOT, 'test', 'e2e', 'fixtures');
-const NOTEBOOKS = ['state', 'heatmap', 'keypoints', 'metrics', 'training', 'interrupt', 'crash', 'reload'].map((n) => ({ path: join(FIXTURES, `${n}.ipynb`) }));
+const NOTEBOOKS = ['state', 'heatmap', 'keypoints', 'metrics', 'training', 'interrupt', 'crash', 'reload', 'completion'].map((n) => ({ path: join(FIXTURES, `${n}.ipynb`) }));
 
 let vs: VsCodeSession;
 
@@ -240,5 +240,24 @@ void describe('Affordance Lab in VS Code (code-server + Chromium)', { timeout: 6
       await nb.close().catch(() => undefined);
       throw e;
     }
+  });
+  void test('completions in an affordance-ts cell list members of the affordance-lab library', async () => {
+    await withNotebook('completion.ipynb', async (nb) => {
+      const page = vs.page;
+      // The cell ends with `lab.` where `lab` is the library imported on the line above.
+      await nb.cell(1).locator('.monaco-editor .view-lines').click();
+      await page.keyboard.press('Control+End');
+      const item = page.locator('.suggest-widget .monaco-list-row', { hasText: /^display\b/ }).first();
+      await waitFor('the suggestion list to offer the library\'s `display`', async () => {
+        if (await item.isVisible()) return true;
+        await page.keyboard.press('Control+Space');
+        await item.waitFor({ state: 'visible', timeout: 3000 }).catch(() => undefined);
+        return (await item.isVisible()) ? true : undefined;
+      }, 60_000, 500);
+      const rows = await page.locator('.suggest-widget .monaco-list-row').allInnerTexts();
+      assert.ok(rows.some((r) => /^display\b/.test(r)), `suggestions: ${rows.join(' | ')}`);
+      await vs.screenshot('completion-list');
+      await page.keyboard.press('Escape');
+    });
   });
 });

@@ -1,0 +1,373 @@
+/**
+ * Language features for notebook cells of language `affordance-ts`: completions, hovers, signature help,
+ * go to definition and diagnostics from one TypeScript program per notebook that sees the cells the way
+ * the kernel runs them (see core/service.ts). VS Code's own TypeScript support never sees these cells,
+ * because their language id is not `typescript`; the grammar keeps TypeScript's highlighting.
+ */
+import * as vscode from 'vscode';
+import { dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import type { NotebookLanguageService } from './core/service';
+import type { CellPosition, CellRange, CompletionEntry, DefinitionLocation } from './core/types';
+
+/** The cell language id this module serves (contributed in package.json with TypeScript's grammar). */
+export const AFFORDANCE_TS_LANGUAGE_ID = 'affordance-ts';
+
+/** Cells that take part in the notebook's program: what the kernel runs. */
+const PROGRAM_LANGUAGES = new Set([AFFORDANCE_TS_LANGUAGE_ID, 'typescript', 'javascript']);
+
+/** Diagnostics wait for a pause in typing this long. */
+const DIAGNOSTICS_DELAY_MS = 300;
+
+type Core = typeof import('./core/service.js');
+let corePromise: Promise<Core> | undefined;
+
+/** TypeScript is large: it loads on the first request, not when the extension activates. */
+function loadCore(): Promise<Core> {
+  corePromise ??= import('./core/service.js');
+  return corePromise;
+}
+
+const selector: vscode.DocumentSelector = { language: AFFORDANCE_TS_LANGUAGE_ID };
+
+const toPosition = (p: vscode.Position): CellPosition => ({ line: p.line, character: p.character });
+const toRange = (r: CellRange): vscode.Range => new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
+
+/** Switches a notebook's TypeScript code cells to `affordance-ts` (JavaScript cells stay as they are). */
+export async function useNotebookLanguage(notebook: vscode.NotebookDocument): Promise<number> {
+  let switched = 0;
+  for (const cell of notebook.getCells()) {
+    if (cell.kind === vscode.NotebookCellKind.Code && cell.document.languageId === 'typescript') {
+      await vscode.languages.setTextDocumentLanguage(cell.document, AFFORDANCE_TS_LANGUAGE_ID);
+      switched++;
+    }
+  }
+  return switched;
+}
+
+/** One language service per open notebook, fed from the notebook's current cells on each request. */
+class NotebookServices implements vscode.Disposable {
+  private readonly services = new Map<string, NotebookLanguageService>();
+
+  constructor(private readonly typesDir: string) {}
+
+  /** The notebook that holds a cell document, if any. */
+  notebookOf(document: vscode.TextDocument): vscode.NotebookDocument | undefined {
+    const key = document.uri.toString();
+    return vscode.workspace.notebookDocuments.find((nb) => nb.getCells().some((c) => c.document.uri.toString() === key));
+  }
+
+  /** The service for a notebook, its cells brought up to date. */
+  async sync(notebook: vscode.NotebookDocument): Promise<NotebookLanguageService> {
+    const key = notebook.uri.toString();
+    let service = this.services.get(key);
+    if (!service) {
+      const { NotebookLanguageService } = await loadCore();
+      service = new NotebookLanguageService({ notebookDir: notebookFolder(notebook), typesDir: this.typesDir });
+      this.services.set(key, service);
+    }
+    service.setCells(
+      notebook
+        .getCells()
+        .filter((c) => c.kind === vscode.NotebookCellKind.Code && PROGRAM_LANGUAGES.has(c.document.languageId))
+        .map((c) => ({ id: c.document.uri.toString(), text: c.document.getText() })),
+    );
+    return service;
+  }
+
+  /** The synced service and the cell id for a cell document, or undefined outside a notebook. */
+  async forDocument(document: vscode.TextDocument): Promise<{ service: NotebookLanguageService; notebook: vscode.NotebookDocument; cellId: string } | undefined> {
+    const notebook = this.notebookOf(document);
+    if (!notebook) return undefined;
+    return { service: await this.sync(notebook), notebook, cellId: document.uri.toString() };
+  }
+
+  close(notebook: vscode.NotebookDocument): void {
+    const key = notebook.uri.toString();
+    this.services.get(key)?.dispose();
+    this.services.delete(key);
+  }
+
+  dispose(): void {
+    for (const s of this.services.values()) s.dispose();
+    this.services.clear();
+  }
+}
+
+/** Imports in cells resolve from the notebook's folder; an untitled notebook uses its workspace folder. */
+function notebookFolder(notebook: vscode.NotebookDocument): string {
+  if (notebook.uri.scheme === 'file') return dirname(notebook.uri.fsPath);
+  const folder = vscode.workspace.getWorkspaceFolder(notebook.uri) ?? vscode.workspace.workspaceFolders?.[0];
+  return folder?.uri.scheme === 'file' ? folder.uri.fsPath : tmpdir();
+}
+
+function locationOf(notebook: vscode.NotebookDocument, loc: DefinitionLocation): vscode.Location | undefined {
+  if (loc.kind === 'file') return new vscode.Location(vscode.Uri.file(loc.fileName), toRange(loc.range));
+  const cell = notebook.getCells().find((c) => c.document.uri.toString() === loc.cellId);
+  return cell ? new vscode.Location(cell.document.uri, toRange(loc.range)) : undefined;
+}
+
+const completionKinds: Record<string, vscode.CompletionItemKind> = {
+  keyword: vscode.CompletionItemKind.Keyword,
+  script: vscode.CompletionItemKind.File,
+  module: vscode.CompletionItemKind.Module,
+  'external module name': vscode.CompletionItemKind.Module,
+  class: vscode.CompletionItemKind.Class,
+  'local class': vscode.CompletionItemKind.Class,
+  interface: vscode.CompletionItemKind.Interface,
+  type: vscode.CompletionItemKind.Interface,
+  'type parameter': vscode.CompletionItemKind.TypeParameter,
+  enum: vscode.CompletionItemKind.Enum,
+  'enum member': vscode.CompletionItemKind.EnumMember,
+  var: vscode.CompletionItemKind.Variable,
+  'local var': vscode.CompletionItemKind.Variable,
+  let: vscode.CompletionItemKind.Variable,
+  parameter: vscode.CompletionItemKind.Variable,
+  alias: vscode.CompletionItemKind.Variable,
+  const: vscode.CompletionItemKind.Constant,
+  function: vscode.CompletionItemKind.Function,
+  'local function': vscode.CompletionItemKind.Function,
+  method: vscode.CompletionItemKind.Method,
+  property: vscode.CompletionItemKind.Property,
+  getter: vscode.CompletionItemKind.Property,
+  setter: vscode.CompletionItemKind.Property,
+  constructor: vscode.CompletionItemKind.Constructor,
+  string: vscode.CompletionItemKind.Constant,
+  directory: vscode.CompletionItemKind.Folder,
+};
+
+/** What a completion item needs to fetch its details later. */
+interface PendingDetails {
+  document: vscode.TextDocument;
+  position: CellPosition;
+  entry: CompletionEntry;
+}
+
+function completionProvider(services: NotebookServices): vscode.CompletionItemProvider {
+  const pending = new WeakMap<vscode.CompletionItem, PendingDetails>();
+  return {
+    async provideCompletionItems(document, position, _token, context) {
+      const found = await services.forDocument(document);
+      if (!found) return undefined;
+      const trigger = context.triggerCharacter as Parameters<NotebookLanguageService['getCompletions']>[2];
+      const list = found.service.getCompletions(found.cellId, toPosition(position), trigger);
+      if (!list) return undefined;
+      const items = list.entries.map((entry) => {
+        const item = new vscode.CompletionItem(entry.name, completionKinds[entry.kind] ?? vscode.CompletionItemKind.Text);
+        item.sortText = entry.sortText;
+        if (entry.insertText !== undefined) item.insertText = entry.insertText;
+        if (entry.replacementRange) item.range = toRange(entry.replacementRange);
+        if (entry.kindModifiers.includes('deprecated')) item.tags = [vscode.CompletionItemTag.Deprecated];
+        pending.set(item, { document, position: toPosition(position), entry });
+        return item;
+      });
+      return new vscode.CompletionList(items, list.isIncomplete);
+    },
+    async resolveCompletionItem(item) {
+      const p = pending.get(item);
+      if (!p) return item;
+      const found = await services.forDocument(p.document);
+      const details = found?.service.getCompletionDetails(found.cellId, p.position, p.entry.name, p.entry.source, p.entry.data);
+      if (details) {
+        item.detail = details.detail;
+        item.documentation = new vscode.MarkdownString(details.documentation);
+      }
+      return item;
+    },
+  };
+}
+
+function hoverProvider(services: NotebookServices): vscode.HoverProvider {
+  return {
+    async provideHover(document, position) {
+      const found = await services.forDocument(document);
+      const info = found?.service.getHover(found.cellId, toPosition(position));
+      if (!info) return undefined;
+      const md = new vscode.MarkdownString().appendCodeblock(info.text, 'typescript');
+      if (info.documentation) md.appendMarkdown('\n\n' + info.documentation);
+      return new vscode.Hover(md, toRange(info.range));
+    },
+  };
+}
+
+function signatureHelpProvider(services: NotebookServices): vscode.SignatureHelpProvider {
+  return {
+    async provideSignatureHelp(document, position) {
+      const found = await services.forDocument(document);
+      const result = found?.service.getSignatureHelp(found.cellId, toPosition(position));
+      if (!result) return undefined;
+      const help = new vscode.SignatureHelp();
+      help.signatures = result.signatures.map((s) => {
+        const info = new vscode.SignatureInformation(s.label, new vscode.MarkdownString(s.documentation));
+        info.parameters = s.parameters.map((p) => new vscode.ParameterInformation([p.label[0], p.label[1]], new vscode.MarkdownString(p.documentation)));
+        return info;
+      });
+      help.activeSignature = result.activeSignature;
+      help.activeParameter = result.activeParameter;
+      return help;
+    },
+  };
+}
+
+function definitionProvider(services: NotebookServices): vscode.DefinitionProvider {
+  return {
+    async provideDefinition(document, position) {
+      const found = await services.forDocument(document);
+      if (!found) return undefined;
+      return found.service
+        .getDefinition(found.cellId, toPosition(position))
+        .map((d) => locationOf(found.notebook, d))
+        .filter((l): l is vscode.Location => l !== undefined);
+    },
+  };
+}
+
+/**
+ * Diagnostics as you type, after a short pause, one cell at a time with a yield between cells so the
+ * extension host (and running a cell) never waits on a whole notebook's check. A newer edit cancels an
+ * older pass. They are advice only: the controller never looks at them.
+ */
+class DiagnosticsScheduler implements vscode.Disposable {
+  private readonly collection = vscode.languages.createDiagnosticCollection('affordance-lab');
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly generation = new Map<string, number>();
+
+  constructor(
+    private readonly services: NotebookServices,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  schedule(notebook: vscode.NotebookDocument): void {
+    const key = notebook.uri.toString();
+    clearTimeout(this.timers.get(key));
+    const gen = (this.generation.get(key) ?? 0) + 1;
+    this.generation.set(key, gen);
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        this.run(notebook, gen).catch((e: unknown) => this.log(`diagnostics of ${notebook.uri.fsPath} failed: ${e instanceof Error ? e.message : String(e)}`));
+      }, DIAGNOSTICS_DELAY_MS),
+    );
+  }
+
+  private async run(notebook: vscode.NotebookDocument, gen: number): Promise<void> {
+    const key = notebook.uri.toString();
+    const cells = notebook.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code);
+    if (!cells.some((c) => c.document.languageId === AFFORDANCE_TS_LANGUAGE_ID)) {
+      for (const c of cells) this.collection.delete(c.document.uri);
+      return;
+    }
+    // The cell being edited first: that is where the eye is.
+    const active = vscode.window.activeTextEditor?.document.uri.toString();
+    cells.sort((a, b) => Number(b.document.uri.toString() === active) - Number(a.document.uri.toString() === active));
+    for (const cell of cells) {
+      if (this.generation.get(key) !== gen || notebook.isClosed) return;
+      if (cell.document.languageId !== AFFORDANCE_TS_LANGUAGE_ID) {
+        this.collection.delete(cell.document.uri);
+        continue;
+      }
+      const service = await this.services.sync(notebook);
+      if (this.generation.get(key) !== gen) return;
+      const diagnostics = service.getDiagnostics(cell.document.uri.toString()).map((d) => {
+        const severity = d.severity === 'error' ? vscode.DiagnosticSeverity.Error : d.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information;
+        const diagnostic = new vscode.Diagnostic(toRange(d.range), d.message, severity);
+        diagnostic.source = 'ts';
+        diagnostic.code = d.code;
+        return diagnostic;
+      });
+      this.collection.set(cell.document.uri, diagnostics);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  clear(notebook: vscode.NotebookDocument): void {
+    const key = notebook.uri.toString();
+    clearTimeout(this.timers.get(key));
+    this.timers.delete(key);
+    this.generation.set(key, (this.generation.get(key) ?? 0) + 1);
+    for (const c of notebook.getCells()) this.collection.delete(c.document.uri);
+  }
+
+  dispose(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.collection.dispose();
+  }
+}
+
+/**
+ * Registers the notebook language features. With the kernel's controller passed, a notebook's TypeScript
+ * cells switch to `affordance-ts` when that controller is selected for it, and TypeScript cells added
+ * later to such a notebook switch too; without it, only cells already in `affordance-ts` are served and
+ * the command `affordance-lab.useNotebookTypeScript` switches the active notebook.
+ */
+export function registerNotebookLanguageFeatures(context: vscode.ExtensionContext, controller?: vscode.NotebookController): vscode.Disposable {
+  const services = new NotebookServices(context.asAbsolutePath('dist/types'));
+  const output = vscode.window.createOutputChannel('Affordance Lab Language', { log: true });
+  const diagnostics = new DiagnosticsScheduler(services, (m) => output.warn(m));
+  const selected = new Set<vscode.NotebookDocument>();
+  const isOurs = (nb: vscode.NotebookDocument): boolean => selected.has(nb) || nb.getCells().some((c) => c.document.languageId === AFFORDANCE_TS_LANGUAGE_ID);
+  const switchLanguage = (nb: vscode.NotebookDocument): void => {
+    useNotebookLanguage(nb).then(
+      () => diagnostics.schedule(nb),
+      (e: unknown) => output.warn(`could not switch the cells of ${nb.uri.fsPath} to ${AFFORDANCE_TS_LANGUAGE_ID}: ${e instanceof Error ? e.message : String(e)}`),
+    );
+  };
+
+  const disposables: vscode.Disposable[] = [
+    output,
+    services,
+    diagnostics,
+    vscode.languages.registerCompletionItemProvider(selector, completionProvider(services), '.', '"', "'", '/', '@', '<', '#'),
+    vscode.languages.registerHoverProvider(selector, hoverProvider(services)),
+    vscode.languages.registerSignatureHelpProvider(selector, signatureHelpProvider(services), { triggerCharacters: ['(', ',', '<'], retriggerCharacters: [')'] }),
+    vscode.languages.registerDefinitionProvider(selector, definitionProvider(services)),
+    vscode.commands.registerCommand('affordance-lab.useNotebookTypeScript', async () => {
+      const nb = vscode.window.activeNotebookEditor?.notebook;
+      if (!nb) {
+        void vscode.window.showInformationMessage('Open a notebook first: this switches its TypeScript cells to notebook-aware TypeScript.');
+        return;
+      }
+      await useNotebookLanguage(nb);
+      diagnostics.schedule(nb);
+    }),
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.document.uri.scheme !== 'vscode-notebook-cell' || e.contentChanges.length === 0) return;
+      const nb = services.notebookOf(e.document);
+      if (nb && isOurs(nb)) diagnostics.schedule(nb);
+    }),
+    vscode.workspace.onDidChangeNotebookDocument((e) => {
+      if (!isOurs(e.notebook)) return;
+      const added = e.contentChanges.some((c) => c.addedCells.some((cell) => cell.kind === vscode.NotebookCellKind.Code && cell.document.languageId === 'typescript'));
+      if (added && selected.has(e.notebook)) switchLanguage(e.notebook);
+      if (e.contentChanges.length > 0 || e.cellChanges.some((c) => c.document !== undefined)) diagnostics.schedule(e.notebook);
+    }),
+    // A cell whose language changes is closed and reopened as a document.
+    vscode.workspace.onDidOpenTextDocument((doc) => {
+      if (doc.languageId !== AFFORDANCE_TS_LANGUAGE_ID) return;
+      const nb = services.notebookOf(doc);
+      if (nb) diagnostics.schedule(nb);
+    }),
+    vscode.workspace.onDidOpenNotebookDocument((nb) => {
+      if (isOurs(nb)) diagnostics.schedule(nb);
+    }),
+    vscode.workspace.onDidCloseNotebookDocument((nb) => {
+      selected.delete(nb);
+      diagnostics.clear(nb);
+      services.close(nb);
+    }),
+  ];
+  if (controller) {
+    disposables.push(
+      controller.onDidChangeSelectedNotebooks(({ notebook, selected: isSelected }) => {
+        if (isSelected) {
+          selected.add(notebook);
+          switchLanguage(notebook);
+        } else selected.delete(notebook);
+      }),
+    );
+  }
+  for (const nb of vscode.workspace.notebookDocuments) if (isOurs(nb)) diagnostics.schedule(nb);
+  return vscode.Disposable.from(...disposables);
+}

@@ -126,4 +126,11 @@ if (watch) {
   } catch {
     process.exit(1);
   }
+  // Declarations for the notebook language service (dist/types, see scripts/build-types.mjs); a failure fails the build.
+  try {
+    await import('./scripts/build-types.mjs');
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  }
 }

@@ -16,12 +16,14 @@
  * exits non-zero) when the library's declarations cannot be produced.
  */
 import ts from 'typescript';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const outDir = join(root, 'dist', 'types');
+const finalDir = join(root, 'dist', 'types');
+// Built beside the final folder and swapped in at the end, so a reader never sees a half-written folder.
+const outDir = join(root, 'dist', `types.tmp-${process.pid}`);
 
 /**
  * Packages whose types ship. @tensorflow/tfjs's index.d.ts re-exports core, layers, converter, data and the
@@ -134,7 +136,24 @@ function copyLibs() {
   return n;
 }
 
+/** Folders left by builds that were killed half-way (their process is gone). */
+function removeStaleBuilds() {
+  for (const name of readdirSync(dirname(finalDir))) {
+    const m = /^types\.tmp-(\d+)$/.exec(name);
+    if (!m) continue;
+    let alive = true;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) rmSync(join(dirname(finalDir), name), { recursive: true, force: true });
+  }
+}
+
 const started = Date.now();
+mkdirSync(dirname(finalDir), { recursive: true });
+removeStaleBuilds();
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 const library = emitLibrary();
@@ -150,4 +169,6 @@ const manifest = {
 writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 const files = walk(outDir, () => true);
 const bytes = files.reduce((s, f) => s + statSync(f).size, 0);
+rmSync(finalDir, { recursive: true, force: true });
+renameSync(outDir, finalDir);
 console.log(`built dist/types: ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB (${libs} lib files, ${library.warnings} declaration warning(s)) in ${Date.now() - started} ms`);

@@ -1,0 +1,52 @@
+/**
+ * Turns what a failed run throws into the error shown in the cell (plain Node; the CLI uses it too).
+ */
+import type { CellError } from '../kernel/protocol';
+
+/** The fields of the kernel client's KernelProcessExitedError that the message is built from. */
+interface ProcessExit {
+  exitCode: number | null;
+  signal: string | null;
+  stderrTail: string;
+}
+
+function isProcessExit(e: unknown): e is Error & ProcessExit {
+  return e instanceof Error && 'exitCode' in e && 'stderrTail' in e;
+}
+
+/** The cell's error, and whether the kernel is gone (so that the next run starts a fresh one). */
+export interface KernelFailure {
+  error: CellError;
+  kernelGone: boolean;
+}
+
+/** Describes how the kernel process ended, e.g. "exited with code 1" or "was killed by SIGKILL". */
+export function describeExit(exitCode: number | null, signal: string | null): string {
+  if (signal) return `was killed by ${signal}${signal === 'SIGKILL' ? ' (out of memory, or killed from outside)' : ''}`;
+  if (exitCode === null) return 'ended';
+  return `exited with code ${exitCode}`;
+}
+
+/**
+ * The error to show for an exception thrown while a cell ran: a kernel that died gets its exit code and
+ * the last lines of its stderr; any other error is shown with its own name and message.
+ */
+export function kernelFailure(e: unknown): KernelFailure {
+  if (isProcessExit(e)) {
+    const tail = e.stderrTail.trim();
+    const message =
+      `The kernel process ${describeExit(e.exitCode, e.signal)} while the cell was running. ` +
+      'Queued cells were cancelled; the next run starts a fresh kernel (earlier state is lost).' +
+      (tail ? `\nLast lines of the kernel's stderr:\n${tail}` : '\nThe kernel wrote nothing to stderr.');
+    return { error: hostError('KernelDied', message), kernelGone: true };
+  }
+  // Errors before the cell ran (settings, start-up timeout, spawn failure): the host's stack says nothing
+  // about the cell, so only the name and message are shown.
+  if (e instanceof Error) return { error: hostError(e.name || 'Error', e.message), kernelGone: false };
+  return { error: hostError('Error', String(e)), kernelGone: false };
+}
+
+/** A cell error raised by the host rather than by the cell's code: its "stack" is just the message. */
+export function hostError(name: string, message: string): CellError {
+  return { name, message, stack: `${name}: ${message}` };
+}

@@ -11,9 +11,11 @@ import type { BackendChoice, BackendName } from '../protocol';
 import { tf } from './tf';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasmKernels';
+import { registerCpuFixes } from './cpuFixes';
 
-// Registered on import, so that a cell switching to wasm by hand (tf.setBackend) can train too.
+// Registered on import, so that a cell switching backends by hand (tf.setBackend) can train too.
 registerWasmTrainingKernels();
+registerCpuFixes();
 
 /** Backends in the order `auto` tries them (tensorflow appears twice there: GPU build, then CPU build). */
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];

@@ -188,3 +188,11 @@ void test('a bad input to a runtime kernel names the kernel and the problem', as
   );
   assert.equal(tf.memory().numTensors, before, 'a failed kernel leaves no tensors behind');
 });
+
+void test('ResizeBilinearGrad keeps non-square shapes on cpu (fixed) and matches it on wasm', async () => {
+  for (const [i, [h, w, oh, ow, ac]] of ([[8, 6, 30, 22, false], [5, 9, 11, 4, true], [7, 7, 14, 14, false]] as const).entries()) {
+    const r = await compareBackends(() => tf.grad((x: Tensor) => tf.mul(tf.image.resizeBilinear(x as tf.Tensor4D, [oh, ow], ac), tf.tensor(randomValues(2 * oh * ow * 3, 40 + i), [2, oh, ow, 3])).sum())(tf.tensor(randomValues(2 * h * w * 3, 50 + i), [2, h, w, 3])));
+    assert.deepEqual(r.shape, [2, h, w, 3]);
+    assert.ok(r.relErr <= TOLERANCE, `${h}x${w} -> ${oh}x${ow}: rel err ${r.relErr}`);
+  }
+});

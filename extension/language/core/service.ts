@@ -198,6 +198,8 @@ export class NotebookLanguageService {
   private readonly realSnapshots = new Map<string, { version: string; snapshot: ts.IScriptSnapshot | undefined }>();
   private readonly globalsFile: string;
   private readonly globalsSnapshot: ts.IScriptSnapshot;
+  private readonly globalsText: string;
+  private readonly sessionGlobalsFile: string | undefined;
   private readonly options: ts.CompilerOptions;
   private readonly service: ts.LanguageService;
 
@@ -211,11 +213,16 @@ export class NotebookLanguageService {
     const manifest = readManifest(config.typesDir);
     this.options = notebookCompilerOptions(config.typesDir, manifest);
     this.globalsFile = join(config.notebookDir, globalsName);
-    this.globalsSnapshot = ts.ScriptSnapshot.fromString(fallbackGlobals);
+    // The kernel session's own declarations of its globals win when they were built (kernel/session/globals.ts
+    // with a `declare global` block); the built-in declarations stand in until then.
+    const sessionGlobals = manifest.globals ? join(config.typesDir, manifest.globals) : undefined;
+    this.sessionGlobalsFile = sessionGlobals && existsSync(sessionGlobals) && readFileSync(sessionGlobals, 'utf8').includes('declare global') ? sessionGlobals : undefined;
+    this.globalsText = this.sessionGlobalsFile ? 'export {};\n' : fallbackGlobals;
+    this.globalsSnapshot = ts.ScriptSnapshot.fromString(this.globalsText);
     const host: ts.LanguageServiceHost = {
       getCompilationSettings: () => this.options,
       getProjectVersion: () => String(this.projectVersion),
-      getScriptFileNames: () => [this.globalsFile, ...this.order.map((c) => c.fileName)],
+      getScriptFileNames: () => [this.globalsFile, ...(this.sessionGlobalsFile ? [this.sessionGlobalsFile] : []), ...this.order.map((c) => c.fileName)],
       getScriptVersion: (fileName) => this.scriptVersion(fileName),
       getScriptSnapshot: (fileName) => this.scriptSnapshot(fileName),
       getCurrentDirectory: () => config.notebookDir,
@@ -498,7 +505,7 @@ export class NotebookLanguageService {
   }
 
   private virtualText(fileName: string): string | undefined {
-    if (fileName === this.globalsFile) return fallbackGlobals;
+    if (fileName === this.globalsFile) return this.globalsText;
     return this.cellByFile(fileName)?.content;
   }
 

@@ -1,0 +1,2 @@
+export { generateSynCAL, type SynCALOptions, type SynCALResult } from './generate';
+export { CLASS_KINDS } from './objects';

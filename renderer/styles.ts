@@ -9,6 +9,7 @@ const CSS = `
 .al-root { font-family: var(--vscode-font-family, system-ui, sans-serif); font-size: var(--vscode-font-size, 13px);
   color: var(--vscode-editor-foreground, var(--vscode-foreground, #1f1f1f)); line-height: 1.4; max-width: 100%; box-sizing: border-box; }
 .al-root * { box-sizing: border-box; }
+.al-root [hidden] { display: none !important; }
 .al-title { font-weight: 600; margin: 2px 0 6px; font-size: 1.05em; }
 .al-sub { color: var(--vscode-descriptionForeground, #717171); font-size: 0.92em; }
 .al-toolbar { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; margin: 4px 0 8px; }

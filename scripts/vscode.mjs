@@ -65,7 +65,12 @@ if (!existsSync(CODE_SERVER)) {
 
 console.log('packaging the extension');
 mkdirSync(dirname(VSIX), { recursive: true });
-check('vsce package', spawnSync(join(ROOT, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--out', VSIX], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] }));
+const packed = spawnSync(join(ROOT, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--out', VSIX], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+// vsce lists every file it packs; only its last line (the package's path and size) matters here.
+const packedLines = (packed.stdout?.toString() ?? '').trim().split('\n');
+if (packed.status !== 0) console.error(packedLines.filter((l) => /error/i.test(l)).join('\n') || packedLines.slice(-20).join('\n'));
+check('vsce package', packed);
+console.log(packedLines[packedLines.length - 1]?.trim() ?? '');
 
 const userData = join(PROFILE, 'user-data');
 const extensions = join(PROFILE, 'extensions');
@@ -80,7 +85,8 @@ if (!existsSync(settingsFile)) {
     JSON.stringify({ 'telemetry.telemetryLevel': 'off', 'update.mode': 'none', 'extensions.autoCheckUpdates': false, 'workbench.startupEditor': 'none' }, null, 2),
   );
 }
-const common = ['--user-data-dir', userData, '--extensions-dir', extensions];
+// code-server writes a default config (with a password) into ~/.config unless told where: keep it in the profile.
+const common = ['--config', join(PROFILE, 'config.yaml'), '--user-data-dir', userData, '--extensions-dir', extensions];
 console.log('installing the extension into code-server');
 check('code-server --install-extension', spawnSync(CODE_SERVER, ['--install-extension', VSIX, '--force', ...common], { stdio: ['ignore', 'inherit', 'inherit'] }));
 

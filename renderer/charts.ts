@@ -52,6 +52,7 @@ export function baseLayout(theme: Theme, extra: PlotData = {}): PlotData {
     colorway: theme.series,
     margin: { l: 56, r: 16, t: 40, b: 8 },
     legend: { orientation: 'h', x: 0, y: 1.0, yanchor: 'bottom', font: { color: theme.foreground } },
+    modebar: { bgcolor: 'rgba(0,0,0,0)', color: theme.muted, activecolor: theme.foreground },
     hoverlabel: { bgcolor: theme.background, bordercolor: theme.border, font: { color: theme.foreground } },
     xaxis: axis(theme),
     yaxis: axis(theme),

@@ -120,7 +120,9 @@ export async function renderDataset(root: HTMLElement, payload: unknown, env: Vi
         y: p.parts.map(plotText),
         z: p.contactMatrix,
         colorscale: 'Viridis',
-        texttemplate: p.classes.length <= 30 ? '%{z}' : undefined,
+        // Zero cells stay blank so the contacts that exist stand out.
+        text: p.contactMatrix.map((row) => row.map((v) => (v ? String(v) : ''))),
+        texttemplate: p.classes.length <= 30 ? '%{text}' : undefined,
         hovertemplate: '%{y} × %{x}: %{z} images<extra></extra>',
         colorbar: { thickness: 10, outlinewidth: 0, tickfont: { color: theme.foreground }, title: { text: 'images', font: { color: theme.foreground } } },
         xgap: 1,

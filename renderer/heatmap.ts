@@ -59,6 +59,8 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
     opacity: p.opacity ?? 0.6,
     showImage: base !== undefined,
     showDiff: false,
+    // Low values fade out so the image stays readable where the map says nothing.
+    fade: true,
   };
 
   const coloured = new Map<string, HTMLCanvasElement>();
@@ -73,6 +75,8 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
   toolbar.append(channel.wrap, cmap.wrap, opacity.wrap);
   const imageToggle = checkboxControl('Image', state.showImage, 'al-show-image');
   if (base) toolbar.append(imageToggle.wrap);
+  const fadeToggle = checkboxControl('Fade low values', state.fade, 'al-fade');
+  if (base) toolbar.append(fadeToggle.wrap);
   const diffToggle = checkboxControl('Difference', false, 'al-show-diff');
   if (gt.size > 0) toolbar.append(diffToggle.wrap);
 
@@ -99,7 +103,8 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
   };
 
   const colouredCanvas = (src: ColourSource): HTMLCanvasElement => {
-    const key = `${src.key}:${src.colormap}`;
+    const fade = state.fade && state.showImage && base !== undefined;
+    const key = `${src.key}:${src.colormap}:${fade}`;
     let c = coloured.get(key);
     if (c) return c;
     c = document.createElement('canvas');
@@ -111,12 +116,14 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
       const lut = colormapLut(src.colormap);
       const out = img.data;
       const bytes = src.bytes;
+      const alpha = alphaRamp(fade, src.colormap === 'diverging');
       for (let i = 0, j = 0; i < bytes.length; i++, j += 4) {
-        const k = bytes[i] * 3;
+        const b = bytes[i];
+        const k = b * 3;
         out[j] = lut[k];
         out[j + 1] = lut[k + 1];
         out[j + 2] = lut[k + 2];
-        out[j + 3] = 255;
+        out[j + 3] = alpha[b];
       }
       ctx.putImageData(img, 0, 0);
     }
@@ -242,6 +249,10 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
     state.showImage = imageToggle.input.checked;
     draw();
   });
+  store.listen(fadeToggle.input, 'change', () => {
+    state.fade = fadeToggle.input.checked;
+    draw();
+  });
   store.listen(diffToggle.input, 'change', () => {
     state.showDiff = diffToggle.input.checked;
     rebuild();
@@ -252,6 +263,19 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
   onResize(root, scheduleDraw, store);
   store.add(onThemeChange(scheduleDraw));
   return {};
+}
+
+/** Below this fraction of the range (of |value| for differences) a faded overlay turns transparent. */
+const FADE_KNEE = 0.35;
+
+/** Alpha per byte: opaque, or rising linearly to opaque at FADE_KNEE (from the centre for diverging maps). */
+function alphaRamp(fade: boolean, diverging: boolean): Uint8Array {
+  const a = new Uint8Array(256);
+  for (let b = 0; b < 256; b++) {
+    const t = diverging ? Math.abs(b / 255 - 0.5) * 2 : b / 255;
+    a[b] = fade ? Math.round(255 * Math.min(1, t / FADE_KNEE)) : 255;
+  }
+  return a;
 }
 
 /** Prediction − GT as diverging colours, symmetric around 0 (GT sampled at the prediction's grid). */

@@ -129,7 +129,9 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
     let runColour = 0;
     let refColour = 0;
     const x = classes.map(plotText);
-    const data = visibleRuns().map(({ run }) => {
+    // A published row without this metric (the paper has per-class KLD only) would be an empty legend entry.
+    const runs = visibleRuns().filter(({ run }) => run.kind === 'run' || classes.some((c) => value(run, state.split, c, m) !== null));
+    const data = runs.map(({ run }) => {
       const y = classes.map((c) => value(run, state.split, c, m));
       const name = plotText(run.kind === 'reference' ? `${run.name} (paper)` : run.name);
       const hovertemplate = `%{x}<br>${name}: %{y:.3f}<extra></extra>`;

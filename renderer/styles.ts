@@ -55,7 +55,8 @@ const CSS = `
 .al-chip[data-empty=true] { opacity: 0.5; }
 .al-swatch { width: 10px; height: 10px; border-radius: 50%; display: inline-block; flex: none; }
 .al-charts { display: grid; gap: 8px; }
-.al-chart { width: 100%; min-height: 120px; }
+.al-chart { width: 100%; min-height: 120px; min-width: 0; }
+.al-chart.al-wide { grid-column: 1 / -1; }
 .al-table-wrap { overflow-x: auto; max-width: 100%; }
 .al-table { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 0.95em; }
 .al-table th, .al-table td { padding: 2px 8px; border-bottom: 1px solid var(--vscode-panel-border, rgba(128,128,128,0.35)); text-align: right; white-space: nowrap; }
@@ -76,7 +77,7 @@ const CSS = `
 .al-progress-track { height: 4px; background: var(--vscode-panel-border, rgba(128,128,128,0.25)); border-radius: 2px; margin: 6px 0; overflow: hidden; }
 .al-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)); gap: 8px; }
 .al-thumb { margin: 0; font-size: 0.85em; min-width: 0; }
-.al-thumb img { width: 100%; aspect-ratio: 1; object-fit: cover; display: block; border-radius: 2px; background: var(--vscode-editorWidget-background, rgba(128,128,128,0.08)); }
+.al-thumb img { width: 100%; height: auto; aspect-ratio: 1; object-fit: cover; display: block; border-radius: 2px; background: var(--vscode-editorWidget-background, rgba(128,128,128,0.08)); }
 .al-thumb figcaption { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; color: var(--vscode-descriptionForeground, #717171); }
 .al-section { margin-top: 10px; }
 .al-section-title { font-weight: 600; margin-bottom: 4px; }

@@ -63,7 +63,7 @@ export async function renderTraining(root: HTMLElement, payload: unknown, env: V
   const Plotly = await plotlyFor(signal);
   const lossChart = createChart(chartsEl, Plotly, store, 'al-loss-chart');
   const lrChart = createChart(chartsEl, Plotly, store, 'al-lr-chart');
-  const epochChart = createChart(chartsEl, Plotly, store, 'al-epoch-chart');
+  const epochChart = createChart(chartsEl, Plotly, store, 'al-epoch-chart al-wide');
 
   const lossFigure = (theme: Theme) => {
     const x = p.history.map((q) => q.step);

@@ -68,9 +68,9 @@ void describe('metrics', () => {
     const paper = paperData().perClassKLD.seen;
     assert.deepEqual(kld[0].x, paper.classes);
     assert.deepEqual(kld[3].y, paper.methods['PIAL-Net']);
-    // The paper has per-class KLD only: its SIM line is all gaps.
+    // The paper has per-class KLD only: the SIM chart has no (empty) paper trace.
     const sim = await traces('#out-mx .al-metric-chart[data-metric="SIM"]');
-    assert.ok(sim[3].y.every((v) => v === null));
+    assert.deepEqual(sim.map((t) => t.name), ['PIAL-Net (ours)', 'no pose branch', 'no interactive loss']);
     const ticks = await s.page.$$eval('#out-mx .al-metric-chart[data-metric="KLD"] .xtick text', (ts) => ts.length);
     assert.equal(ticks, 23);
     await screenshot(s, 'mx', 'metrics-dark');

@@ -32,7 +32,14 @@ void describe('heatmap', () => {
     const hot = await pixel('hm', 'pred', hx, hy);
     assert.ok(isHot(hot), `expected pixel at (${hx}, ${hy}) to be red-ish (turbo's top), got ${describePx(hot)}`);
     const cold = await pixel('hm', 'pred', 0.9, 0.9);
-    assert.ok(!isHot(cold) && cold[0] < 110, `expected pixel at (0.9, 0.9) to be cold (turbo's dark low end over grey), got ${describePx(cold)}`);
+    // Low values fade out: far from the hot spot the grey image shows through unchanged.
+    assert.ok(!isHot(cold) && Math.abs(cold[0] - cold[1]) < 6 && cold[0] > 150, `expected pixel at (0.9, 0.9) to be the grey image, got ${describePx(cold)}`);
+    await s.page.locator('#out-hm input.al-fade').uncheck();
+    const coldUniform = await pixel('hm', 'pred', 0.9, 0.9);
+    assert.ok(!isHot(coldUniform) && coldUniform[0] < 110, `with a uniform overlay the far pixel shows turbo's dark low end over grey, got ${describePx(coldUniform)}`);
+    const hotUniform = await pixel('hm', 'pred', hx, hy);
+    assert.ok(isHot(hotUniform), `hot spot stays hot with a uniform overlay, got ${describePx(hotUniform)}`);
+    await s.page.locator('#out-hm input.al-fade').check();
     await screenshot(s, 'hm', 'heatmap-dark');
   });
 

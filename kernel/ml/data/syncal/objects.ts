@@ -63,7 +63,8 @@ function tool(name: string, opts: { handle: number; head: (top: number, c: strin
     const w = (opts.width ?? 0.025) * rng.range(0.8, 1.2);
     const top = -h;
     const head = opts.head(top, c, rng);
-    const regions: ObjectModel['regions'] = { Hands: [seg([0, 0.03], [0, -0.06], 2)] };
+    // A long handle can be gripped at its end or choked up halfway: two plausible hand regions.
+    const regions: ObjectModel['regions'] = { Hands: [seg([0, 0.03], [0, -0.06], 2), ...(h >= 0.12 ? [seg([0, -h * 0.5 + 0.03], [0, -h * 0.5 - 0.03], 2)] : [])] };
     if (opts.mouth && head.mouth) regions.Mouth = [head.mouth];
     return {
       name,
@@ -94,6 +95,8 @@ function vessel(name: string, opts: { w: number; h: number; handles: 0 | 1 | 2; 
     } else {
       hands.push([[bx - w / 2, 0], [bx - w / 2, h * 0.2]]);
     }
+    // Without a second handle the body itself can be grabbed from the other side.
+    if (opts.handles < 2) hands.push([[bx + w, -h * 0.05], [bx + w, h * 0.15]]);
     if (opts.handles === 2) {
       parts.push(handle(bx + w, 1));
       hands.push([[bx + w + 0.03, -h * 0.05], [bx + w + 0.03, h * 0.12]]);
@@ -278,7 +281,7 @@ const umbrella = (name: string, r: number, handle: number): ObjectKind => (rng) 
   const rr = r * rng.range(0.9, 1.1), h = handle * rng.range(0.9, 1.1);
   const c = colour(rng);
   const svg = line([0, 0.03], [0, -h], 0.012, '#333') + `<path d="M ${f(-rr)} ${f(-h + 0.02)} Q 0 ${f(-h - rr * 0.9)} ${f(rr)} ${f(-h + 0.02)} Z" fill="${c}"/>`;
-  return { name, svg, regions: { Hands: [seg([0, 0.02], [0, -0.05], 2)] }, outside: [[0, -h - rr * 0.45]], variants: [HOLD], holdAngle: [-15, 15] };
+  return { name, svg, regions: { Hands: [seg([0, 0.02], [0, -0.05], 2), seg([0, -h * 0.45], [0, -h * 0.55], 2)] }, outside: [[0, -h - rr * 0.45]], variants: [HOLD], holdAngle: [-15, 15] };
 };
 
 const crutch = (name: string, h: number, gripAt: number): ObjectKind => (rng) => {

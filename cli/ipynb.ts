@@ -127,14 +127,11 @@ export function splitLines(text: string): string[] {
   return parts.map((s, i) => (i < parts.length - 1 ? `${s}\n` : s)).filter((s) => s.length > 0);
 }
 
-/**
- * One output in .ipynb form.
- * @param renderStream turns raw stream text (with `\r`, possibly huge) into what is shown
- */
-export function toIpynbOutput(entry: OutputEntry, renderStream: (raw: string) => string): Json {
+/** One output in .ipynb form. */
+export function toIpynbOutput(entry: OutputEntry): Json {
   switch (entry.kind) {
     case 'stream':
-      return { output_type: 'stream', name: entry.name, text: splitLines(renderStream(entry.raw)) };
+      return { output_type: 'stream', name: entry.name, text: splitLines(entry.buffer.text) };
     case 'error':
       return {
         output_type: 'error',

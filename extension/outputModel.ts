@@ -10,12 +10,13 @@
  * the notebook is written).
  */
 import type { CellError, MimeBundle, StreamName } from '../kernel/protocol';
+import { OutputText } from '../kernel/client/outputText';
 
 export interface StreamEntry {
   kind: 'stream';
   name: StreamName;
-  /** Everything written, as written (with `\r`), before rendering. */
-  raw: string;
+  /** The text as shown: `\r` applied, truncated with a notice beyond the limit. */
+  buffer: OutputText;
 }
 
 export interface DisplayEntry {
@@ -39,6 +40,9 @@ export type OutputChange =
 
 /** The outputs of every cell of one notebook, keyed by the cell id the host uses in `execute`. */
 export class NotebookOutputs {
+  /** @param maxChars characters kept per stream output before it is truncated with a notice */
+  constructor(private readonly maxChars: number) {}
+
   private readonly cells = new Map<string, OutputEntry[]>();
   /** displayId -> the cells and entries showing it (a display id may be shown more than once). */
   private readonly displays = new Map<string, { cell: string; entry: DisplayEntry }[]>();
@@ -61,10 +65,11 @@ export class NotebookOutputs {
     const entries = this.list(cell);
     const last = entries[entries.length - 1];
     if (last?.kind === 'stream' && last.name === name) {
-      last.raw += text;
+      last.buffer.append(text);
       return { type: 'update', cell, entry: last };
     }
-    const entry: StreamEntry = { kind: 'stream', name, raw: text };
+    const entry: StreamEntry = { kind: 'stream', name, buffer: new OutputText(this.maxChars) };
+    entry.buffer.append(text);
     entries.push(entry);
     return { type: 'append', cell, entry };
   }

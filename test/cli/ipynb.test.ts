@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { codeCells, readNotebook, serializeNotebook, splitLines, toIpynbOutput, UsageError, validateNotebook } from '../../cli/ipynb';
 import { MIME } from '../../kernel/protocol';
 
-const identity = (s: string): string => s;
+import { OutputText } from '../../kernel/client/outputText';
+
+function buffer(text: string, max = 1000): OutputText {
+  const b = new OutputText(max);
+  b.append(text);
+  return b;
+}
 
 void test('splitLines keeps newlines and drops the trailing empty line, as Jupyter stores text', () => {
   assert.deepEqual(splitLines('a\n\nb\n'), ['a\n', '\n', 'b\n']);
@@ -15,8 +21,8 @@ void test('splitLines keeps newlines and drops the trailing empty line, as Jupyt
 });
 
 void test('outputs in the form VS Code writes them', () => {
-  assert.deepEqual(toIpynbOutput({ kind: 'stream', name: 'stdout', raw: 'x\ny\n' }, identity), { output_type: 'stream', name: 'stdout', text: ['x\n', 'y\n'] });
-  assert.deepEqual(toIpynbOutput({ kind: 'error', error: { name: 'TypeError', message: 'bad', stack: 'TypeError: bad\n    at Cell 2:1:5' } }, identity), {
+  assert.deepEqual(toIpynbOutput({ kind: 'stream', name: 'stdout', buffer: buffer('x\ny\n') }), { output_type: 'stream', name: 'stdout', text: ['x\n', 'y\n'] });
+  assert.deepEqual(toIpynbOutput({ kind: 'error', error: { name: 'TypeError', message: 'bad', stack: 'TypeError: bad\n    at Cell 2:1:5' } }), {
     output_type: 'error',
     ename: 'TypeError',
     evalue: 'bad',
@@ -24,16 +30,18 @@ void test('outputs in the form VS Code writes them', () => {
   });
   const payload = { version: 1, maps: [{ name: 'Hands' }] };
   const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
-  assert.deepEqual(toIpynbOutput({ kind: 'display', displayId: 'd', bundle: { [MIME.heatmap]: payload, 'image/png': png, 'text/markdown': '# t\nrow' } }, identity), {
+  assert.deepEqual(toIpynbOutput({ kind: 'display', displayId: 'd', bundle: { [MIME.heatmap]: payload, 'image/png': png, 'text/markdown': '# t\nrow' } }), {
     output_type: 'display_data',
     metadata: {},
     data: { [MIME.heatmap]: payload, 'image/png': png, 'text/markdown': ['# t\n', 'row'] },
   });
 });
 
-void test('the stream renderer is applied (carriage returns, truncation)', () => {
-  const out = toIpynbOutput({ kind: 'stream', name: 'stderr', raw: 'RAW' }, (s) => s.toLowerCase());
-  assert.deepEqual(out.text, ['raw']);
+void test('stream text is written as shown: carriage returns applied, truncation notice kept', () => {
+  assert.deepEqual(toIpynbOutput({ kind: 'stream', name: 'stderr', buffer: buffer('10%\r50%\r100%\n') }).text, ['100%\n']);
+  const long = toIpynbOutput({ kind: 'stream', name: 'stdout', buffer: buffer('a'.repeat(50), 10) }).text as string[];
+  assert.equal(long[0], 'aaaaaaaaaa\n');
+  assert.match(long[1], /^\[output truncated/);
 });
 
 void test('serialization: keys sorted recursively, one-space indent, trailing newline', () => {

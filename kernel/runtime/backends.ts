@@ -6,6 +6,9 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import type { BackendChoice, BackendName } from '../protocol';
 import { tf } from './tf';
@@ -121,8 +124,8 @@ async function activate(name: string): Promise<void> {
 }
 
 const loaders: Record<'tensorflow-gpu' | 'webgpu' | 'tensorflow-cpu' | 'wasm' | 'cpu', Loader> = {
-  'tensorflow-gpu': async (o) => loadTensorflow(o, '@tensorflow/tfjs-node-gpu'),
-  'tensorflow-cpu': async (o) => loadTensorflow(o, '@tensorflow/tfjs-node'),
+  'tensorflow-gpu': async (o) => loadTensorflow(o, '@tensorflow/tfjs-node-gpu', true),
+  'tensorflow-cpu': async (o) => loadTensorflow(o, '@tensorflow/tfjs-node', false),
   webgpu: async (o) => loadWebgpu(o),
   wasm: async () => loadWasm(),
   cpu: async () => {
@@ -131,36 +134,163 @@ const loaders: Record<'tensorflow-gpu' | 'webgpu' | 'tensorflow-cpu' | 'wasm' | 
   },
 };
 
-async function loadTensorflow(o: ChainOptions, pkg: string): Promise<Loaded> {
-  const roots = searchRoots(o);
-  const found = resolveOptional(pkg, roots);
-  if (!found) {
-    throw new BackendUnavailable('tensorflow', `${pkg} is not installed (looked from ${roots.join(' and ')} upwards); install it with \`npm install ${pkg}\` in the notebook's folder`);
+/** What tfjs-node's backend instance tells about itself (NodeJSKernelBackend). */
+interface TensorflowBackendLike {
+  isGPUPackage?: boolean;
+  isUsingGpuDevice?: boolean;
+}
+
+/** Which package registered the process's "tensorflow" backend (one libtensorflow per process). */
+let tensorflowFrom: string | undefined;
+
+/** Name of the first NVIDIA GPU as nvidia-smi reports it (libtensorflow does not expose it). */
+function nvidiaGpuName(): string | undefined {
+  try {
+    const r = spawnSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', timeout: 3000 });
+    const name = r.status === 0 ? r.stdout.split('\n')[0]?.trim() : '';
+    return name || undefined;
+  } catch {
+    return undefined;
   }
+}
+
+function packageVersion(req: NodeJS.Require, pkg: string): string | undefined {
+  try {
+    const v = (req(`${pkg}/package.json`) as { version?: unknown }).version;
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const CUDA_HELP = 'tfjs-node-gpu 4.x needs an NVIDIA driver with CUDA 11.8 and cuDNN 8.6 libraries on the library path';
+
+async function loadTensorflow(o: ChainOptions, pkg: string, wantGpu: boolean): Promise<Loaded> {
   if (!tf.findBackendFactory('tensorflow')) {
+    const roots = searchRoots(o);
+    const found = resolveOptional(pkg, roots);
+    if (!found) {
+      throw new BackendUnavailable('tensorflow', `${pkg} is not installed (looked from ${roots.join(' and ')} upwards); install it with \`npm install ${pkg}\` in the notebook's folder or in the folder named by the nativeModulesPath setting`);
+    }
     try {
-      // The package registers backend "tensorflow" through its own tfjs-core copy; engine and kernel
-      // registry are process globals, so the kernel's instance sees it.
+      // The package registers backend "tensorflow" through its own tfjs-core copy. Engine, kernel and
+      // gradient registries and the Tensor class are process globals (getGlobalNamespace()._tfengine,
+      // _tfGlobals), so the kernel's bundled instance sees and uses that backend. Its copy of the cpu
+      // backend re-registers the cpu kernels (quietly), so the runtime's cpu fixes are put back after.
       quietly(() => found.require(pkg));
+      registerCpuFixes();
     } catch (e) {
-      throw new BackendUnavailable('tensorflow', `${pkg} found at ${found.path} but failed to load: ${errorText(e)}`);
+      throw new BackendUnavailable('tensorflow', `${pkg} found at ${found.path} but failed to load: ${errorText(e)}${wantGpu ? ` (${CUDA_HELP})` : ''}`);
+    }
+    if (!tf.findBackendFactory('tensorflow')) {
+      throw new BackendUnavailable('tensorflow', `${pkg} loaded from ${found.path} but registered no "tensorflow" backend`);
+    }
+    tensorflowFrom = pkg;
+    const v = packageVersion(found.require, pkg);
+    if (v && v.split('.')[0] !== tf.version_core.split('.')[0]) {
+      o.onProgress?.(`warning: ${pkg} ${v} next to the kernel's tfjs ${tf.version_core}; install a ${tf.version_core.split('.')[0]}.x version`);
     }
   }
-  if (!tf.findBackendFactory('tensorflow')) {
-    throw new BackendUnavailable('tensorflow', `${pkg} loaded but registered no "tensorflow" backend (version mismatch?)`);
+  const backend = tf.findBackend('tensorflow') as (TensorflowBackendLike & object) | null;
+  if (!backend) throw new BackendUnavailable('tensorflow', `the "tensorflow" backend from ${tensorflowFrom ?? pkg} failed to initialise`);
+  const onGpu = backend.isUsingGpuDevice === true;
+  if (wantGpu && !onGpu) {
+    const why = tensorflowFrom === pkg ? `${pkg} loaded but TensorFlow found no usable CUDA device (${CUDA_HELP})` : `the tensorflow backend already loaded comes from ${tensorflowFrom ?? 'another package'}, a CPU build`;
+    throw new BackendUnavailable('tensorflow', why);
   }
   await activate('tensorflow');
-  return { device: 'CPU (libtensorflow)', threads: 0 };
+  const threads = availableParallelism();
+  if (onGpu) return { device: `${nvidiaGpuName() ?? 'NVIDIA GPU'} (CUDA, libtensorflow)`, threads };
+  return { device: `CPU (libtensorflow${tensorflowFrom === '@tensorflow/tfjs-node-gpu' ? ' from tfjs-node-gpu, no CUDA device' : ''}, ${threads} threads)`, threads };
+}
+
+/** The parts of the Dawn binding (npm `webgpu`) the runtime uses. */
+interface DawnModule {
+  create(flags: string[]): GpuLike;
+  globals: Record<string, unknown>;
+}
+interface GpuLike {
+  requestAdapter(opts?: { powerPreference?: string }): Promise<AdapterLike | null>;
+}
+interface AdapterLike {
+  isFallbackAdapter?: boolean;
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+}
+
+/** Adapters that Dawn offers but that are software rasterisers, slower than wasm for training. */
+const SOFTWARE_ADAPTER = /llvmpipe|swiftshader|softpipe|lavapipe|microsoft basic render/i;
+
+/** How long the adapter request may take before the chain moves on. */
+const ADAPTER_TIMEOUT_MS = 5000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** On Linux, says when the Vulkan loader itself is missing (Dawn then only prints a warning). */
+function vulkanHint(): string {
+  if (process.platform !== 'linux') return '';
+  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/usr/local/lib'];
+  return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1'))) ? '' : '; libvulkan.so.1 is not installed';
+}
+
+function adapterName(a: AdapterLike): string {
+  const i = a.info ?? {};
+  return i.description || [i.vendor, i.architecture, i.device].filter(Boolean).join(' ') || 'unnamed adapter';
 }
 
 async function loadWebgpu(o: ChainOptions): Promise<Loaded> {
-  const roots = searchRoots(o);
-  const found = resolveOptional('webgpu', roots);
-  if (!found) {
-    throw new BackendUnavailable('webgpu', `the Dawn binding (npm package \`webgpu\`) is not installed (looked from ${roots.join(' and ')} upwards); install it with \`npm install webgpu\` in the notebook's folder`);
+  if (!tf.findBackendFactory('webgpu')) {
+    const roots = searchRoots(o);
+    const found = resolveOptional('webgpu', roots);
+    if (!found) {
+      throw new BackendUnavailable('webgpu', `the Dawn binding (npm package \`webgpu\`) is not installed (looked from ${roots.join(' and ')} upwards); install it with \`npm install webgpu\` in the notebook's folder`);
+    }
+    let dawn: DawnModule;
+    try {
+      // The package is an ES module (webgpu 0.6): load it by file URL, which also works for CommonJS.
+      const mod = (await import(pathToFileURL(found.path).href)) as Partial<DawnModule> & { default?: Partial<DawnModule> };
+      const m = typeof mod.create === 'function' ? mod : mod.default;
+      if (!m || typeof m.create !== 'function' || typeof m.globals !== 'object') throw new Error('it exports no create() and globals');
+      dawn = m as DawnModule;
+    } catch (e) {
+      throw new BackendUnavailable('webgpu', `the Dawn binding at ${found.path} failed to load: ${errorText(e)}`);
+    }
+    const gpu = dawn.create([]);
+    let adapter: AdapterLike | null;
+    try {
+      adapter = await withTimeout(gpu.requestAdapter({ powerPreference: 'high-performance' }), ADAPTER_TIMEOUT_MS, 'the adapter request');
+    } catch (e) {
+      throw new BackendUnavailable('webgpu', `Dawn could not get a GPU adapter: ${errorText(e)}`);
+    }
+    if (!adapter) throw new BackendUnavailable('webgpu', `Dawn found no usable GPU adapter (no Vulkan, Metal or D3D12 driver with the features Dawn requires${vulkanHint()})`);
+    if (adapter.isFallbackAdapter || SOFTWARE_ADAPTER.test(adapterName(adapter))) {
+      throw new BackendUnavailable('webgpu', `Dawn offers only a software adapter (${adapterName(adapter)}), slower than wasm`);
+    }
+    webgpuDevice = adapterName(adapter);
+    // tfjs-backend-webgpu looks for navigator.gpu and the GPU* constants when it is first evaluated.
+    Object.assign(globalThis, dawn.globals);
+    const g = globalThis as { navigator?: object };
+    if (!g.navigator) g.navigator = {};
+    Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+    await import('@tensorflow/tfjs-backend-webgpu');
+    if (!tf.findBackendFactory('webgpu')) throw new BackendUnavailable('webgpu', 'tfjs-backend-webgpu did not register its backend');
   }
-  throw new BackendUnavailable('webgpu', 'not probed yet');
+  try {
+    await activate('webgpu');
+  } catch (e) {
+    // A registered but broken webgpu backend must not be picked by tf.ready() later (it has the top priority).
+    tf.removeBackend('webgpu');
+    throw e;
+  }
+  return { device: `${webgpuDevice ?? 'GPU'} (WebGPU, Dawn)`, threads: 1 };
 }
+
+let webgpuDevice: string | undefined;
 
 /**
  * The Emscripten glue of tfjs-backend-wasm installs process handlers that rethrow every uncaught

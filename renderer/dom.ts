@@ -160,6 +160,9 @@ export function plotText(s: string): string {
 
 /** Decodes base64 (no data: prefix) to bytes. */
 export function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
+  // Native decoding (Chromium 140+) is several times faster than atob + a byte loop on large maps.
+  const native = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array<ArrayBuffer> }).fromBase64;
+  if (native) return native.call(Uint8Array, b64);
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);

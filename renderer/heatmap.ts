@@ -42,13 +42,11 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
   const { payload: p, maps, gt } = checkHeatmap(payload);
   const { store, signal } = env;
 
+  // The image decodes off the main thread while the controls are built and the map is colourised.
+  const decoding = p.image ? decodeImage(p.image, 'heatmap', 'image') : undefined;
+  // Marked handled here: if building fails first, the decode error must not surface as unhandled.
+  void decoding?.catch(() => undefined);
   let base: ImageBitmap | undefined;
-  if (p.image) {
-    base = await decodeImage(p.image, 'heatmap', 'image');
-    const bitmap = base;
-    store.defer(() => bitmap.close());
-    checkSignal(signal);
-  }
   // Maps are stretched over the image; without one, the first map's grid sets the aspect ratio.
   const dimW = p.image?.width ?? maps[0].width;
   const dimH = p.image?.height ?? maps[0].height;
@@ -57,7 +55,7 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
     channel: 0,
     colormap: (p.colormap ?? 'turbo') as ColormapName,
     opacity: p.opacity ?? 0.6,
-    showImage: base !== undefined,
+    showImage: p.image !== undefined,
     showDiff: false,
     // Low values fade out so the image stays readable where the map says nothing.
     fade: true,
@@ -74,9 +72,9 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
   const opacity = rangeControl('Opacity', 0, 1, 0.05, state.opacity, 'al-opacity', (v) => `${Math.round(v * 100)}%`);
   toolbar.append(channel.wrap, cmap.wrap, opacity.wrap);
   const imageToggle = checkboxControl('Image', state.showImage, 'al-show-image');
-  if (base) toolbar.append(imageToggle.wrap);
+  if (p.image) toolbar.append(imageToggle.wrap);
   const fadeToggle = checkboxControl('Fade low values', state.fade, 'al-fade');
-  if (base) toolbar.append(fadeToggle.wrap);
+  if (p.image) toolbar.append(fadeToggle.wrap);
   const diffToggle = checkboxControl('Difference', false, 'al-show-diff');
   if (gt.size > 0) toolbar.append(diffToggle.wrap);
 
@@ -103,7 +101,7 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
   };
 
   const colouredCanvas = (src: ColourSource): HTMLCanvasElement => {
-    const fade = state.fade && state.showImage && base !== undefined;
+    const fade = state.fade && state.showImage && p.image !== undefined;
     const key = `${src.key}:${src.colormap}:${fade}`;
     let c = coloured.get(key);
     if (c) return c;
@@ -259,6 +257,14 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
   });
 
   buildPanels();
+  const first = sourceFor('pred');
+  if (first) colouredCanvas(first);
+  if (decoding) {
+    const bitmap = await decoding;
+    store.defer(() => bitmap.close());
+    checkSignal(signal);
+    base = bitmap;
+  }
   draw();
   onResize(root, scheduleDraw, store);
   store.add(onThemeChange(scheduleDraw));

@@ -17,13 +17,18 @@
  */
 import ts from 'typescript';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const finalDir = join(root, 'dist', 'types');
+// `--out <dir>` builds elsewhere (tests build their own copy, so a concurrent `npm run build` cannot swap it
+// under them); only when this file is the script being run, not when esbuild.mjs imports it.
+const ranDirectly = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+const outFlag = ranDirectly ? process.argv.indexOf('--out') : -1;
+if (outFlag >= 0 && !process.argv[outFlag + 1]) throw new Error('build-types: --out needs a folder');
+const finalDir = outFlag >= 0 ? resolve(process.argv[outFlag + 1]) : join(root, 'dist', 'types');
 // Built beside the final folder and swapped in at the end, so a reader never sees a half-written folder.
-const outDir = join(root, 'dist', `types.tmp-${process.pid}`);
+const outDir = `${finalDir}.tmp-${process.pid}`;
 
 /**
  * Packages whose types ship. @tensorflow/tfjs's index.d.ts re-exports core, layers, converter, data and the
@@ -98,7 +103,9 @@ function emitLibrary() {
   };
   const program = ts.createProgram({ rootNames: roots, options });
   const result = program.emit();
-  if (result.emitSkipped) throw new Error('build-types: TypeScript skipped the declaration emit of kernel/ml/index.ts');
+  // emitSkipped is also set when the program holds a JSON module (declaration-only emit writes nothing for
+  // it), so the check that counts is below: the library's entry declaration must have been written.
+  const why = [...program.getOptionsDiagnostics(), ...result.diagnostics].map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' ')).slice(0, 5);
   const declErrors = result.diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
   for (const d of declErrors) {
     const where = d.file ? `${relative(root, d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: ` : '';
@@ -113,7 +120,7 @@ function emitLibrary() {
     }
   }
   const entry = join(libOut, 'kernel', 'ml', 'index.d.ts');
-  if (!existsSync(entry)) throw new Error(`build-types: expected ${entry} after the emit`);
+  if (!existsSync(entry)) throw new Error(`build-types: TypeScript did not write ${entry}${why.length ? `: ${why.join('; ')}` : ''}`);
   const globals = join(libOut, 'kernel', 'session', 'globals.d.ts');
   return {
     entry: relative(outDir, entry).split(sep).join('/'),
@@ -139,7 +146,7 @@ function copyLibs() {
 /** Folders left by builds that were killed half-way (their process is gone). */
 function removeStaleBuilds() {
   for (const name of readdirSync(dirname(finalDir))) {
-    const m = /^types\.tmp-(\d+)$/.exec(name);
+    const m = new RegExp(`^${basename(finalDir).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.tmp-(\\d+)$`).exec(name);
     if (!m) continue;
     let alive = true;
     try {
@@ -171,4 +178,4 @@ const files = walk(outDir, () => true);
 const bytes = files.reduce((s, f) => s + statSync(f).size, 0);
 rmSync(finalDir, { recursive: true, force: true });
 renameSync(outDir, finalDir);
-console.log(`built dist/types: ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB (${libs} lib files, ${library.warnings} declaration warning(s)) in ${Date.now() - started} ms`);
+console.log(`built ${relative(root, finalDir) || finalDir}: ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB (${libs} lib files, ${library.warnings} declaration warning(s)) in ${Date.now() - started} ms`);

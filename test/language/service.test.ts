@@ -1,13 +1,14 @@
 /**
  * The notebook language service through its plain API, on the real TypeScript compiler and the real
- * dist/types folder (built here by scripts/build-types.mjs, so the library's declarations are current).
+ * dist/types content (built here by scripts/build-types.mjs into a private folder, so the library's
+ * declarations are current).
  *
  * Cells are written with one `‸` marking the position a case asks about.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NotebookLanguageService } from '../../extension/language/core/service';
@@ -16,23 +17,28 @@ import type { CellPosition, DefinitionLocation } from '../../extension/language/
 import ts from 'typescript';
 
 const root = resolve(__dirname, '..', '..');
-const typesDir = join(root, 'dist', 'types');
 const MARK = '‸';
 
 let service: NotebookLanguageService;
 let notebookDir: string;
+let workDir: string;
+let typesDir: string;
 let caseNo = 0;
 
 before(() => {
-  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-types.mjs')], { cwd: root, encoding: 'utf8' });
+  workDir = mkdtempSync(join(tmpdir(), 'affordance-language-'));
+  // A private copy of dist/types, so that a build running beside the tests cannot swap it under them.
+  typesDir = join(workDir, 'types');
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-types.mjs'), '--out', typesDir], { cwd: root, encoding: 'utf8' });
   assert.equal(r.status, 0, `scripts/build-types.mjs failed:\n${r.stdout}\n${r.stderr}`);
-  notebookDir = mkdtempSync(join(tmpdir(), 'affordance-notebook-'));
+  notebookDir = join(workDir, 'notebook');
+  mkdirSync(notebookDir);
   service = new NotebookLanguageService({ notebookDir, typesDir });
 });
 
 after(() => {
   service?.dispose();
-  if (notebookDir) rmSync(notebookDir, { recursive: true, force: true });
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 
 interface Loaded {
@@ -126,6 +132,14 @@ for (const c of hoverCases) {
 void test('hover: TSDoc of a function declared in an earlier cell', () => {
   const { at } = load(['/** Doubles a number. */\nfunction twice(n: number): number { return n * 2; }', 'twice‸(2)']);
   assert.match(service.getHover(at.cellId, at.position)?.documentation ?? '', /Doubles a number/);
+});
+
+void test('hover: TSDoc of a const declared in an earlier cell, but not for a local of the same name', () => {
+  const { ids, at } = load(['/** Learning rate of the optimiser. */\nconst lr = 1e-3;', 'lr‸ * 2;\nfunction f(lr: number) { return lr; }']);
+  assert.match(service.getHover(at.cellId, at.position)?.documentation ?? '', /Learning rate of the optimiser/);
+  const local = service.getHover(ids[1], { line: 1, character: 32 });
+  assert.equal(local?.text, '(parameter) lr: number');
+  assert.equal(local?.documentation, '');
 });
 
 // --- completions ----------------------------------------------------------------------------------------

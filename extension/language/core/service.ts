@@ -356,8 +356,18 @@ export class NotebookLanguageService {
         if (there) return { text: ts.displayPartsToString(there.displayParts), documentation: docToMarkdown(there.documentation, there.tags), range };
       }
     }
-    const parts = info.displayParts ?? [];
-    return { text: ts.displayPartsToString(parts), documentation: docToMarkdown(info.documentation, info.tags), range };
+    let documentation = docToMarkdown(info.documentation, info.tags);
+    if (!documentation && cell.generated.some((g) => g.name === name && g.start < cell.prelude.length)) {
+      // A variable of an earlier cell is redeclared in this cell's prelude, without its TSDoc: when the name
+      // really resolves there (not to a local of the same name), take the TSDoc from the declaring cell.
+      const origin = this.originOf(cell, name);
+      const defs = this.service.getDefinitionAtPosition(cell.fileName, info.textSpan.start) ?? [];
+      if (origin && defs.some((d) => d.fileName === cell.fileName && d.textSpan.start < cell.prelude.length)) {
+        const there = this.service.getQuickInfoAtPosition(origin.cell.fileName, origin.cell.prelude.length + origin.decl.start);
+        if (there) documentation = docToMarkdown(there.documentation, there.tags);
+      }
+    }
+    return { text: ts.displayPartsToString(info.displayParts), documentation, range };
   }
 
   getSignatureHelp(cellId: string, position: CellPosition): SignatureHelpResult | undefined {

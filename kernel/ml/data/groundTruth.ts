@@ -136,6 +136,7 @@ export function buildGroundTruth(contacts: ChannelPoints, width: number, height:
   const g = gaussianKernel1d(k);
   const tx = linearResizeTaps(width, size), ty = linearResizeTaps(height, size);
   const zero = new Set(options.zeroChannels ?? []);
+  const plane = new Float64Array(size * size);
   const rxCache = new Map<number, Float64Array>(), ryCache = new Map<number, Float64Array>();
   const rx = (x: number): Float64Array => rxCache.get(x) ?? (rxCache.set(x, impulseResponse(g, width, x)), rxCache.get(x) as Float64Array);
   const ry = (y: number): Float64Array => ryCache.get(y) ?? (ryCache.set(y, impulseResponse(g, height, y)), ryCache.get(y) as Float64Array);
@@ -179,15 +180,19 @@ export function buildGroundTruth(contacts: ChannelPoints, width: number, height:
       }
     }
     const denom = max - min + eps;
-    const rxs = list.map((p) => resample1d(rx(p.x), tx));
-    const rys = list.map((p) => resample1d(ry(p.y), ty));
-    for (let Y = 0; Y < size; Y++) {
-      for (let X = 0; X < size; X++) {
-        let v = 0;
-        for (let i = 0; i < list.length; i++) v += rys[i][Y] * rxs[i][X] * list[i].n;
-        out[(Y * size + X) * C + c] = (v - min) / denom;
+    // Sum of outer products into one plane (row-major, contiguous), then normalise into the interleaved output.
+    plane.fill(0);
+    for (const p of list) {
+      const rxs = resample1d(rx(p.x), tx), rys = resample1d(ry(p.y), ty);
+      for (let Y = 0; Y < size; Y++) {
+        const w = rys[Y] * p.n;
+        if (w === 0) continue;
+        const o = Y * size;
+        for (let X = 0; X < size; X++) plane[o + X] += w * rxs[X];
       }
     }
+    const inv = 1 / denom;
+    for (let i = 0, o = c; i < plane.length; i++, o += C) out[o] = (plane[i] - min) * inv;
   }
   return out;
 }

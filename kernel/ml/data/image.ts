@@ -35,13 +35,22 @@ export async function decodeImage(path: string, size: number): Promise<DecodedIm
 
 /** Float pixels from RGB bytes with optional brightness/contrast factors (applied in [0, 1] space, then clamped). */
 export function toFloat(rgb: Uint8Array, norm: Normalization, brightness = 1, contrast = 1): Float32Array {
+  // Every byte value maps to one float per channel: three 256-entry tables make this a lookup.
+  const luts = [0, 1, 2].map((c) => {
+    const lut = new Float32Array(256);
+    for (let b = 0; b < 256; b++) {
+      let v = b / 255;
+      if (brightness !== 1 || contrast !== 1) v = Math.min(1, Math.max(0, (v - 0.5) * contrast + 0.5) * brightness);
+      lut[b] = norm === 'imagenet' ? (v - IMAGENET_MEAN[c]) / IMAGENET_STD[c] : norm === 'unit' ? v : v * 255;
+    }
+    return lut;
+  });
+  const [l0, l1, l2] = luts;
   const out = new Float32Array(rgb.length);
-  const jitter = brightness !== 1 || contrast !== 1;
-  for (let i = 0; i < rgb.length; i++) {
-    let v = rgb[i] / 255;
-    if (jitter) v = Math.min(1, Math.max(0, (v - 0.5) * contrast + 0.5) * brightness);
-    const c = i % 3;
-    out[i] = norm === 'imagenet' ? (v - IMAGENET_MEAN[c]) / IMAGENET_STD[c] : norm === 'unit' ? v : v * 255;
+  for (let i = 0; i + 2 < rgb.length; i += 3) {
+    out[i] = l0[rgb[i]];
+    out[i + 1] = l1[rgb[i + 1]];
+    out[i + 2] = l2[rgb[i + 2]];
   }
   return out;
 }

@@ -11,6 +11,8 @@ const cases: Case[] = [
   { width: 640, height: 480, size: 224, contacts: [[], [[320.7, 200.2]], [[10, 10], [600, 470], [600, 470]], [], [[0, 479]], [[-5, 900], [639.9, 0]]] },
   // Non-square, upscaled, with a kernel longer than the short axis (repeated reflection).
   { width: 150, height: 40, size: 224, contacts: [[[75, 20]], [], [], [[149, 0], [3, 39]], [], []], zero: [3] },
+  // A kernel radius (7) longer than the short axis (6): reflections repeat.
+  { width: 300, height: 6, size: 32, contacts: [[], [], [[150, 0], [2, 5]], [[299, 3]], [], []] },
   // Tiny image: k <= 7 uses OpenCV's fixed kernel table.
   { width: 12, height: 10, size: 16, contacts: [[[5, 5]], [[0, 0], [11, 9]], [], [], [], [[6, 2]]] },
 ];
@@ -39,7 +41,7 @@ void test('reflect101 mirrors around the edge pixels without repeating them', ()
 
 void test('GT equals a dense numpy/scipy computation to 1e-4 (blur, min-max, resize, clamping, masking)', () => {
   const ref = reference();
-  assert.deepEqual(ref.checks.k, [185, 25, 3]);
+  assert.deepEqual(ref.checks.k, [185, 25, 15, 3]);
   assert.ok(ref.checks.mirrorVsPadMaxDiff < 1e-12, `scipy mode='mirror' must equal reflect-101 padding, differs by ${ref.checks.mirrorVsPadMaxDiff}`);
   cases.forEach((c, ci) => {
     const got = buildGroundTruth(c.contacts, c.width, c.height, { size: c.size, zeroChannels: c.zero });
@@ -52,12 +54,12 @@ void test('GT equals a dense numpy/scipy computation to 1e-4 (blur, min-max, res
     }
     const px = Math.floor(at / 6);
     assert.ok(worst < 1e-4, `case ${ci}: expected pixel (${px % c.size}, ${Math.floor(px / c.size)}) channel ${at % 6} = ${want[at]}, got ${got[at]}`);
-    // Channels with points reach 1, empty or masked ones stay 0.
+    // Channels with points light up (a strong downscale can miss the peak), empty or masked ones stay 0.
     for (let ch = 0; ch < 6; ch++) {
       let mx = 0;
       for (let i = ch; i < got.length; i += 6) mx = Math.max(mx, got[i]);
       const expectOn = c.contacts[ch].length > 0 && !(c.zero ?? []).includes(ch);
-      assert.ok(expectOn ? mx > 0.5 : mx === 0, `case ${ci} channel ${ch}: max ${mx}`);
+      assert.ok(expectOn ? mx > 0.2 : mx === 0, `case ${ci} channel ${ch}: max ${mx}`);
     }
   });
 });

@@ -64,10 +64,19 @@ export function reflect101(p: number, n: number): number {
 function impulseResponse(g: Float64Array, n: number, at: number): Float64Array {
   const out = new Float64Array(n);
   const r = (g.length - 1) / 2;
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let t = 0; t < g.length; t++) if (reflect101(i + t - r, n) === at) s += g[t];
-    out[i] = s;
+  // The virtual positions j in [-r, n - 1 + r] that reflect101 maps onto `at`: reflections repeat with period 2n - 2.
+  const images: number[] = [];
+  if (n === 1) {
+    for (let j = -r; j <= r; j++) images.push(j);
+  } else {
+    const period = 2 * n - 2;
+    for (let base = -Math.ceil((r + n) / period) * period; base <= n - 1 + r + period; base += period) {
+      for (const j of [base + at, base - at]) if (j >= -r && j <= n - 1 + r && reflect101(j, n) === at && !images.includes(j)) images.push(j);
+    }
+  }
+  for (const j of images) {
+    const lo = Math.max(0, j - r), hi = Math.min(n - 1, j + r);
+    for (let i = lo; i <= hi; i++) out[i] += g[j - i + r];
   }
   return out;
 }

@@ -1,2 +1,3 @@
 /** CAL metrics and evaluation. */
 export * from './metrics';
+export { evaluate, metricsOutput, metricsMarkdown, paperReferenceRuns, EvaluationResult, MetricsOutput, EVAL_METRICS, type EvaluateOptions, type RunInput } from './evaluate';

@@ -1,0 +1,90 @@
+/**
+ * The batch format that training and evaluation consume, and the adapter from other batch shapes.
+ */
+import { tf } from './tf';
+import type { PIALNetInputs, PIALNetOutputs } from './pialnet';
+
+/** One batch of (interactive, non-interactive) pairs with their ground truth. */
+export interface PairBatch {
+  /** [B, S, S, 3] interactive images (ImageNet-normalised). */
+  interactive: tf.Tensor4D;
+  /** [B, S, S, 3] non-interactive images. */
+  nonInteractive: tf.Tensor4D;
+  /** [B, 17, 3] COCO-17 pose of the interactive image: x, y in [0, 1], score. */
+  pose: tf.Tensor3D;
+  /** [B, H, W, 6] GT of the interactive image (any H, W; resized to the output size for the loss). */
+  gtIn: tf.Tensor4D;
+  /** [B, H, W, 6] GT of the non-interactive image (scored by the CAL protocol at its own size). */
+  gtNon: tf.Tensor4D;
+  /** Affordance class of each pair (groups the per-class tables). */
+  classNames?: string[];
+}
+
+/** Anything that predicts the non-interactive maps: a PIALNet, a prior, a user's model. */
+export interface Predictor {
+  predict(inputs: PIALNetInputs): PIALNetOutputs | { dNon: tf.Tensor4D; dIn?: tf.Tensor4D | null };
+  /** Shown in metric tables. */
+  readonly options?: { readonly name?: string };
+}
+
+/** A stream of batches: an array (reused every epoch), an iterable, or a factory called once per epoch. */
+export type BatchSource<T = PairBatch> = Iterable<T> | AsyncIterable<T> | ((epoch: number) => Iterable<T> | AsyncIterable<T>);
+
+/** Turns the caller's batch objects into {@link PairBatch}es (identity when they already are). */
+export type BatchAdapter = (item: unknown) => PairBatch;
+
+function isTensor(x: unknown): x is tf.Tensor {
+  return x instanceof tf.Tensor;
+}
+
+/**
+ * Default adapter: accepts {@link PairBatch} objects and the common alternative field names
+ * (`nonInteractive`/`non_interactive`/`nonInter`, `keypoints`/`pose`, `gtNonInteractive`, `classes`/`className`/`labels`).
+ * @throws naming the missing or wrongly shaped field
+ */
+export function toPairBatch(item: unknown): PairBatch {
+  if (!item || typeof item !== 'object') throw new Error(`batch: expected an object with interactive, nonInteractive, pose, gtIn, gtNon tensors, got ${typeof item}`);
+  const o = item as Record<string, unknown>;
+  const pick = (names: string[]): unknown => {
+    for (const n of names) if (o[n] !== undefined) return o[n];
+    return undefined;
+  };
+  const tensor = (names: string[], rank: number): tf.Tensor => {
+    const v = pick(names);
+    if (!isTensor(v)) throw new Error(`batch: field ${names[0]} is missing or not a tensor (have: ${Object.keys(o).join(', ')})`);
+    if (v.rank !== rank) throw new Error(`batch: field ${names[0]} should have rank ${rank}, got shape [${v.shape.join(', ')}]`);
+    return v;
+  };
+  const b: PairBatch = {
+    interactive: tensor(['interactive', 'interactiveImage', 'imageIn'], 4) as tf.Tensor4D,
+    nonInteractive: tensor(['nonInteractive', 'non_interactive', 'nonInteractiveImage', 'imageNon'], 4) as tf.Tensor4D,
+    pose: tensor(['pose', 'keypoints', 'poses'], 3) as tf.Tensor3D,
+    gtIn: tensor(['gtIn', 'gtInteractive', 'gt_in'], 4) as tf.Tensor4D,
+    gtNon: tensor(['gtNon', 'gtNonInteractive', 'gt_non'], 4) as tf.Tensor4D,
+  };
+  const cls = pick(['classNames', 'classes', 'className', 'labels', 'affordances']);
+  if (Array.isArray(cls)) b.classNames = cls.map(String);
+  const n = b.nonInteractive.shape[0];
+  for (const [k, t] of Object.entries(b) as [string, unknown][]) {
+    if (isTensor(t) && t.shape[0] !== n) throw new Error(`batch: field ${k} has ${t.shape[0]} items but nonInteractive has ${n}`);
+  }
+  if (b.classNames && b.classNames.length !== n) throw new Error(`batch: ${b.classNames.length} class names for ${n} pairs`);
+  return b;
+}
+
+/** Disposes every tensor of a batch. */
+export function disposeBatch(b: PairBatch): void {
+  tf.dispose([b.interactive, b.nonInteractive, b.pose, b.gtIn, b.gtNon]);
+}
+
+/** Iterates a {@link BatchSource} for one epoch. */
+export async function* iterateSource<T>(source: BatchSource<T>, epoch: number): AsyncGenerator<T> {
+  const it = typeof source === 'function' ? source(epoch) : source;
+  if (it && typeof (it as AsyncIterable<T>)[Symbol.asyncIterator] === 'function') {
+    for await (const x of it as AsyncIterable<T>) yield x;
+  } else if (it && typeof (it as Iterable<T>)[Symbol.iterator] === 'function') {
+    for (const x of it as Iterable<T>) yield x;
+  } else {
+    throw new Error('data: expected an array, an iterable, an async iterable of batches, or a function (epoch) => iterable');
+  }
+}

@@ -10,6 +10,9 @@ import type { MimeBundle } from './protocol';
  */
 export const MIME_BUNDLE: unique symbol = Symbol.for('affordance-lab.mimeBundle');
 
+/** Marks the handles returned by {@link display}, so that a cell ending in `display(x)` shows x once. */
+export const DISPLAY_HANDLE: unique symbol = Symbol.for('affordance-lab.displayHandle');
+
 export interface Displayable {
   [MIME_BUNDLE](): MimeBundle;
 }
@@ -19,6 +22,8 @@ export function isDisplayable(value: unknown): value is Displayable {
 }
 
 export interface DisplayHandle {
+  /** Present on every handle made by {@link display}. */
+  readonly [DISPLAY_HANDLE]?: true;
   readonly id: string;
   /** The bundle last sent (after conversion), useful in tests and outside a kernel. */
   readonly bundle: MimeBundle;
@@ -61,6 +66,7 @@ export function display(value: unknown, options: { id?: string } = {}): DisplayH
   let bundle = toBundle(value);
   sink?.display(bundle, id, false);
   return {
+    [DISPLAY_HANDLE]: true,
     id,
     get bundle() {
       return bundle;

@@ -2,6 +2,7 @@
  * Turns what a failed run throws into the error shown in the cell (plain Node; the CLI uses it too).
  */
 import type { CellError } from '../kernel/protocol';
+import { describeExit } from '../kernel/client/errors';
 
 /** The fields of the kernel client's KernelProcessExitedError that the message is built from. */
 interface ProcessExit {
@@ -18,13 +19,6 @@ function isProcessExit(e: unknown): e is Error & ProcessExit {
 export interface KernelFailure {
   error: CellError;
   kernelGone: boolean;
-}
-
-/** Describes how the kernel process ended, e.g. "exited with code 1" or "was killed by SIGKILL". */
-export function describeExit(exitCode: number | null, signal: string | null): string {
-  if (signal) return `was killed by ${signal}${signal === 'SIGKILL' ? ' (out of memory, or killed from outside)' : ''}`;
-  if (exitCode === null) return 'ended';
-  return `exited with code ${exitCode}`;
 }
 
 /**

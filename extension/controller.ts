@@ -1,0 +1,170 @@
+/**
+ * The notebook controller: runs TypeScript and JavaScript cells of .ipynb notebooks in the notebook's
+ * kernel, in order, with execution order, timing, streaming outputs and interrupts.
+ */
+import * as vscode from 'vscode';
+import type { CellError } from '../kernel/protocol';
+import { cellLanguage, prefersThisKernel, SUPPORTED_LANGUAGE_IDS } from './languages';
+import { hostError, kernelFailure } from './failures';
+import { NotebookOutputView } from './outputView';
+import { DEFAULTS } from './settings';
+import { readSettings, type NotebookKernels } from './kernels';
+
+export const CONTROLLER_ID = 'affordance-lab-kernel';
+const NOTEBOOK_TYPE = 'jupyter-notebook';
+
+interface NotebookRun {
+  view: NotebookOutputView;
+  /** Runs are chained so that cells run in the order they were asked for, across separate requests. */
+  chain: Promise<void>;
+  /** Executions created but not finished; cancelled together when a cell fails or the kernel dies. */
+  pending: Set<vscode.NotebookCellExecution>;
+}
+
+/** Creates the controller and keeps one output view and run queue per notebook. */
+export class KernelController implements vscode.Disposable {
+  readonly controller: vscode.NotebookController;
+  private readonly runs = new Map<vscode.NotebookDocument, NotebookRun>();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly kernels: NotebookKernels,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    const c = vscode.notebooks.createNotebookController(CONTROLLER_ID, NOTEBOOK_TYPE, 'Affordance Lab (TypeScript)');
+    this.controller = c;
+    c.supportedLanguages = [...SUPPORTED_LANGUAGE_IDS];
+    c.supportsExecutionOrder = true;
+    c.description = 'TypeScript cells on TensorFlow.js';
+    c.detail = 'Runs cells in a Node process next to the notebook; `affordance-lab` and `@tensorflow/tfjs` are built in.';
+    c.executeHandler = (cells, nb) => this.runCells(cells, nb);
+    c.interruptHandler = (nb) => this.kernels.interrupt(nb);
+    this.disposables.push(
+      c,
+      vscode.workspace.onDidOpenNotebookDocument((nb) => this.updateAffinity(nb)),
+      vscode.workspace.onDidCloseNotebookDocument((nb) => void this.closed(nb)),
+    );
+    for (const nb of vscode.workspace.notebookDocuments) this.updateAffinity(nb);
+  }
+
+  /** Queues cells to run after those already queued for the notebook. */
+  runCells(cells: readonly vscode.NotebookCell[], nb: vscode.NotebookDocument): Promise<void> {
+    const run = this.run(nb);
+    const executions = cells.map((cell) => {
+      const exec = this.controller.createNotebookCellExecution(cell);
+      run.pending.add(exec);
+      return exec;
+    });
+    const next = run.chain.then(async () => {
+      for (const exec of executions) {
+        if (!run.pending.has(exec)) continue; // cancelled after an earlier failure
+        await this.runCell(exec, nb, run);
+      }
+    });
+    run.chain = next.catch((e: unknown) => this.log.error(`run failed: ${String(e)}`));
+    return run.chain;
+  }
+
+  dispose(): void {
+    for (const run of this.runs.values()) run.view.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+
+  private async runCell(exec: vscode.NotebookCellExecution, nb: vscode.NotebookDocument, run: NotebookRun): Promise<void> {
+    const cell = exec.cell;
+    const cellId = cell.document.uri.toString();
+    if (exec.token.isCancellationRequested) {
+      // Cancelled while queued: VS Code shows it as never run.
+      run.pending.delete(exec);
+      exec.end(undefined);
+      return;
+    }
+    exec.executionOrder = this.kernels.nextExecutionOrder(nb);
+    exec.start(Date.now());
+    await run.view.begin(cellId, cell, exec);
+    let success = false;
+    const cancel = exec.token.onCancellationRequested(() => void this.kernels.interrupt(nb).catch((e: unknown) => this.log.warn(`interrupt: ${String(e)}`)));
+    try {
+      const problem = this.cannotRun(cell);
+      if (problem) {
+        run.view.error(cellId, problem);
+        return;
+      }
+      const session = await this.kernels.ensure(nb);
+      const result = await session.execute(
+        { cellId, cellLabel: `Cell ${cell.index + 1}`, code: cell.document.getText(), language: cellLanguage(cell.document.languageId) ?? 'typescript' },
+        {
+          onStream: (name, text) => run.view.stream(cellId, name, text),
+          onDisplay: (displayId, bundle, update) => run.view.display(cellId, displayId, bundle, update),
+          onClearDisplay: (displayId) => run.view.clearDisplay(displayId),
+        },
+      );
+      if (result.status === 'ok') success = true;
+      else run.view.error(cellId, result.error ?? hostError('Interrupted', 'The cell was interrupted.'));
+    } catch (e) {
+      const failure = kernelFailure(e);
+      run.view.error(cellId, failure.error);
+      if (failure.kernelGone) this.kernels.forget(nb);
+    } finally {
+      cancel.dispose();
+      await run.view.finish(cellId);
+      run.pending.delete(exec);
+      exec.end(success, Date.now());
+      // As in Jupyter: after a failure the cells queued behind it do not run on a state they did not expect.
+      if (!success) this.cancelPending(run);
+    }
+  }
+
+  /** Why a cell cannot run here at all, as the error shown in the cell. */
+  private cannotRun(cell: vscode.NotebookCell): CellError | undefined {
+    if (!vscode.workspace.isTrusted) {
+      return hostError(
+        'WorkspaceNotTrusted',
+        'Cells are not executed in an untrusted workspace: running a cell runs code on this machine. Trust the workspace (Workspaces: Manage Workspace Trust) to run it.',
+      );
+    }
+    if (!cellLanguage(cell.document.languageId)) {
+      return hostError('UnsupportedLanguage', `This kernel runs TypeScript and JavaScript cells; this cell is ${cell.document.languageId}.`);
+    }
+    return undefined;
+  }
+
+  private cancelPending(run: NotebookRun): void {
+    for (const exec of run.pending) exec.end(undefined);
+    run.pending.clear();
+  }
+
+  private run(nb: vscode.NotebookDocument): NotebookRun {
+    let run = this.runs.get(nb);
+    if (!run) {
+      run = { view: new NotebookOutputView(this.controller, maxOutputChars(), (m) => this.log.warn(m)), chain: Promise.resolve(), pending: new Set() };
+      this.runs.set(nb, run);
+    }
+    return run;
+  }
+
+  private updateAffinity(nb: vscode.NotebookDocument): void {
+    if (nb.notebookType !== NOTEBOOK_TYPE) return;
+    const languages = nb.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code).map((c) => c.document.languageId);
+    if (prefersThisKernel(nb.metadata, languages)) this.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
+  }
+
+  private async closed(nb: vscode.NotebookDocument): Promise<void> {
+    const run = this.runs.get(nb);
+    this.runs.delete(nb);
+    if (run) {
+      this.cancelPending(run);
+      run.view.dispose();
+    }
+    await this.kernels.shutdown(nb).catch((e: unknown) => this.log.warn(`shutdown: ${String(e)}`));
+  }
+}
+
+/** The output limit from the settings, or the default when a setting is invalid (the run reports that). */
+function maxOutputChars(): number {
+  try {
+    return readSettings().maxOutputChars;
+  } catch {
+    return DEFAULTS.maxOutputChars;
+  }
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { setDisplaySink } from '../../kernel/display';
+import { DISPLAY_HANDLE, setDisplaySink } from '../../kernel/display';
 import { CAL_CLASSES, CalDataError, COCO17_FLIP_PAIRS, openCAL, type CalBatch } from '../../kernel/ml/data/index';
 import { MIME, type MimeBundle } from '../../kernel/protocol';
 import { tf } from '../../kernel/runtime/tf';
@@ -153,6 +153,7 @@ void test('summary() and show(i) display the dataset and pair outputs with fallb
     const s = await ds.summary();
     assert.equal(shown.length, 1);
     assert.equal(shown[0][MIME.dataset], s.payload);
+    assert.ok(DISPLAY_HANDLE in s, 'the returned output is marked as shown, so a cell ending with it does not show it twice');
     assert.deepEqual(s.payload.classes.map((c) => c.interactive), [2, 2, 2, 2, 2, 2]);
     assert.equal(s.payload.contactMatrix.length, 6);
     assert.equal(s.payload.contactMatrix[0].length, 6);
@@ -161,6 +162,7 @@ void test('summary() and show(i) display the dataset and pair outputs with fallb
     const outs = await ds.show(1);
     assert.deepEqual(outs.map((o) => o.mime), [MIME.keypoints, MIME.keypoints, MIME.heatmap, MIME.heatmap]);
     assert.equal(shown.length, 5);
+    assert.ok(DISPLAY_HANDLE in outs);
     for (const o of outs) assert.ok(o.png && o.png.length > 1000, `${o.mime} has a PNG fallback`);
     assert.equal(tf.memory().numTensors, before);
   } finally {

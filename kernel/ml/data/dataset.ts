@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { display } from '../../display';
+import { display, DISPLAY_HANDLE } from '../../display';
 import { CONTACT_CHANNELS, type DatasetIssue, type DatasetThumbnail, type SplitName } from '../../protocol';
 import { tf } from '../../runtime/tf';
 import { datasetOutput } from '../viz/dataset';
@@ -397,7 +397,7 @@ export class CalDataset {
       errors: [...this.issues],
     });
     display(out);
-    return out;
+    return markShown(out);
   }
 
   /**
@@ -423,11 +423,20 @@ export class CalDataset {
         await heatmapOutput({ image: imgNon, maps: await maps(pair.nonInteractive.gt), title: `${label}: non-interactive GT${pair.maskedChannels.length ? ` (masked: ${pair.maskedChannels.map((c) => CONTACT_CHANNELS[c]).join(', ')})` : ''}` }),
       ];
       for (const o of outs) display(o);
-      return outs;
+      return markShown(outs);
     } finally {
       pair.dispose();
     }
   }
+}
+
+/**
+ * Marks a value returned after it was displayed, so that a cell ending with `await ds.summary()` does not show
+ * it a second time as the cell's result (the kernel skips values carrying DISPLAY_HANDLE). It stays displayable.
+ */
+function markShown<T extends object>(v: T): T {
+  Object.defineProperty(v, DISPLAY_HANDLE, { value: true, enumerable: false });
+  return v;
 }
 
 function parsePairs(file: string, splitDir: string, byRel: Map<string, CalImageRecord>, log: ProblemLog): PairRef[] {

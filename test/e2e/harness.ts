@@ -174,6 +174,8 @@ export class VsCodeSession {
     readonly page: Page,
     private readonly label: string,
     readonly logFile: string,
+    private readonly profileArgs: string[],
+    private readonly env: NodeJS.ProcessEnv,
   ) {}
 
   /** Installs the .vsix into a fresh profile, starts code-server and opens the workspace in Chromium. */
@@ -251,7 +253,7 @@ export class VsCodeSession {
       });
       const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
       const page = await context.newPage();
-      const s = new VsCodeSession(nonce, scratch, dirs.workspace, url, server, browser, page, label, logFile);
+      const s = new VsCodeSession(nonce, scratch, dirs.workspace, url, server, browser, page, label, logFile, common, env);
       await s.loadWorkbench();
       return s;
     } catch (e) {
@@ -309,7 +311,8 @@ export class VsCodeSession {
       500,
     );
     const editor = page.locator('.notebook-editor').filter({ visible: true }).first();
-    await editor.locator('.cell-list-container .monaco-list-row').first().waitFor({ timeout: 30_000 });
+    // A row may be laid out with no box yet (markdown rows render late): wait for any visible one.
+    await editor.locator('.cell-list-container .monaco-list-row').filter({ visible: true }).first().waitFor({ timeout: 30_000 });
     return new Notebook(this, name, editor);
   }
 
@@ -340,6 +343,13 @@ export class VsCodeSession {
     } catch (e) {
       throw new Error(`${(e as Error).message}\noutputs were:\n${last.slice(0, 4000)}`);
     }
+  }
+
+  /** `code-server --list-extensions --show-versions` for this session's profile, e.g. ["affordance-lab.affordance-lab@0.1.0"]. */
+  listExtensions(): string[] {
+    const r = spawnSync(CODE_SERVER_BIN, ['--list-extensions', '--show-versions', ...this.profileArgs], { env: this.env, encoding: 'utf8', timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`code-server --list-extensions failed (exit ${r.status}): ${r.stderr}`);
+    return r.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[\w.-]+@[\w.-]+$/.test(l));
   }
 
   /** Closes the browser and the whole code-server process group, waits for it, removes the scratch folder. */
@@ -388,13 +398,11 @@ export class Notebook {
     );
   }
 
-  /** Gives the notebook editor keyboard focus (command mode on the first cell). */
+  /** Gives the notebook's editor group focus (its tab), so that commands act on this notebook. */
   async focus(): Promise<void> {
-    await this.session.page.keyboard.press('Escape');
-    const row = this.cell(0);
-    await row.locator('.cell-focus-indicator-left, .cell-focus-indicator').first().click({ timeout: 5000 }).catch(async () => {
-      await row.click({ position: { x: 5, y: 5 }, timeout: 5000 });
-    });
+    const page = this.session.page;
+    await page.keyboard.press('Escape');
+    await page.locator('.tabs-container .tab.active').first().click({ timeout: 5000 });
   }
 
   /** Runs every cell with the toolbar's "Run All". */

@@ -21,8 +21,9 @@ let vs: VsCodeSession;
 
 /** Opens a fixture, selects the kernel, runs `body`, and always closes the editor with a last screenshot. */
 async function withNotebook(name: string, body: (nb: Notebook) => Promise<void>): Promise<void> {
-  const nb = await vs.openNotebook(name);
+  let nb: Notebook | undefined;
   try {
+    nb = await vs.openNotebook(name);
     await nb.selectKernel();
     await vs.screenshot(`${name}-opened`);
     await body(nb);
@@ -30,7 +31,7 @@ async function withNotebook(name: string, body: (nb: Notebook) => Promise<void>)
     await vs.screenshot(`${name}-FAILED`);
     throw e;
   } finally {
-    await nb.close();
+    await nb?.close();
   }
 }
 
@@ -48,6 +49,13 @@ void describe('Affordance Lab in VS Code (code-server + Chromium)', { timeout: 6
 
   after(async () => {
     await vs?.close();
+  });
+
+  void test('the packaged .vsix is installed in code-server with the manifest\'s id and version', () => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
+    const id = `${manifest.publisher}.${manifest.name}@${manifest.version}`;
+    const installed = vs.listExtensions();
+    assert.ok(installed.includes(id), `expected ${id} among the installed extensions: ${installed.join(', ') || 'none'}`);
   });
 
   void test('TypeScript cells print to stdout and keep state from one cell to the next', async () => {

@@ -83,10 +83,14 @@ export function resolveOptional(pkg: string, roots: string[]): { path: string; r
 export function wasmDir(): string {
   const beside = join(__dirname, 'wasm');
   if (existsSync(join(beside, 'tfjs-backend-wasm.wasm'))) return beside + '/';
-  const pkg = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
-  const dist = join(pkg, 'dist');
-  if (existsSync(join(dist, 'tfjs-backend-wasm.wasm'))) return dist + '/';
-  throw new BackendUnavailable('wasm', `the wasm backend's binaries were not found in ${beside} or ${dist}`);
+  let dist = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
+  try {
+    dist = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+    if (existsSync(join(dist, 'tfjs-backend-wasm.wasm'))) return dist + '/';
+  } catch {
+    // not running from source either
+  }
+  throw new BackendUnavailable('wasm', `the wasm backend's binaries were not found in ${beside} (the build copies them there) or in ${dist}`);
 }
 
 function errorText(e: unknown): string {
@@ -361,7 +365,7 @@ export async function initBackendChain(o: ChainOptions): Promise<void> {
       o.onProgress?.(`skipped ${label}: ${reason}`);
     }
   }
-  state.skipped = skipped;
+  // The state still describes the backend that is active (if any); only the error tells of this attempt.
   const why = skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ');
   throw new Error(`backend "${o.backend}" could not be loaded: ${why}`);
 }

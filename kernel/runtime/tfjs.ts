@@ -10,8 +10,10 @@
  */
 export * from '@tensorflow/tfjs-core';
 export * from '@tensorflow/tfjs-layers';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
+// Named imports, not bare ones: bundled through their package "main" (a file their package.json does
+// not list under sideEffects), a bare import would be dropped by esbuild and the backend never registered.
+import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
+import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 // tfjs-core's entry point registers neither gradients nor the chained tensor methods (x.sum(), ...);
 // the `@tensorflow/tfjs` union package does, so cells written for it expect both. Tensor class and
 // gradient registry are process globals, so these files extend the same engine.
@@ -24,5 +26,7 @@ import { version_layers } from '@tensorflow/tfjs-layers';
 export const version = {
   'tfjs-core': version_core,
   'tfjs-layers': version_layers,
+  'tfjs-backend-cpu': version_cpu,
+  'tfjs-backend-wasm': version_wasm,
   tfjs: version_core,
 };

@@ -1,0 +1,111 @@
+/**
+ * Tensor runtime benchmark: convolution throughput and one training step (forward, backward, Adam
+ * update) of a small conv-and-attention net at 112x112, batch 8, on every backend this machine offers.
+ *
+ * runtime.conv_gflops_<backend>       3x3 conv, 8x56x56x64 -> 64, 'same'
+ * runtime.train_step_ms_<backend>     one training step of the net in test/runtime/nets.ts
+ * runtime.train_speedup_wasm_vs_cpu   cpu step time / wasm step time
+ * runtime.backends_found              backends the chain could load here, and why the others were not
+ *
+ * The cpu backend takes seconds per step, so it is measured over fewer repetitions.
+ * Env RUNTIME_BENCH_NATIVE=<folder> adds a folder searched for tfjs-node(-gpu) and webgpu.
+ */
+import { record } from './record';
+import { tf, initRuntime } from '../kernel/runtime/index';
+import { initBackendChain } from '../kernel/runtime/backends';
+import { SMALL_NET, makeParams, makeBatch, forward, bceLoss } from '../test/runtime/nets';
+import type * as tfc from '@tensorflow/tfjs-core';
+
+const CONV_FLOPS = 2 * 8 * 56 * 56 * 64 * 64 * 9;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Median milliseconds of `reps` runs after `warm` warm-up runs; fn must wait for its result. */
+function timeIt(fn: () => void, warm: number, reps: number): number {
+  for (let i = 0; i < warm; i++) fn();
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+
+async function convGflops(backend: string, reps: number): Promise<number> {
+  await tf.setBackend(backend);
+  const x = tf.randomNormal([8, 56, 56, 64], 0, 1, 'float32', 1) as tfc.Tensor4D;
+  const w = tf.randomNormal([3, 3, 64, 64], 0, 0.1, 'float32', 2) as tfc.Tensor4D;
+  // The tidy callback returns nothing: tidy would otherwise walk the returned values looking for tensors.
+  const ms = timeIt(() => tf.tidy(() => void tf.conv2d(x, w, 1, 'same').dataSync()), 1, reps);
+  tf.dispose([x, w]);
+  return CONV_FLOPS / (ms * 1e6);
+}
+
+async function trainStepMs(backend: string, warm: number, reps: number): Promise<number> {
+  await tf.setBackend(backend);
+  const init = makeParams(SMALL_NET, 1);
+  const vars = init.map((t) => tf.variable(t));
+  tf.dispose(init);
+  const { x, y } = makeBatch(SMALL_NET, 8, 112, 112, 2);
+  const opt = tf.train.adam(1e-3);
+  const step = (): void => {
+    const loss = opt.minimize(() => bceLoss(forward(SMALL_NET, vars, x), y), true, vars);
+    loss?.dataSync();
+    loss?.dispose();
+  };
+  const ms = timeIt(step, warm, reps);
+  opt.dispose();
+  tf.dispose([...vars, x, y]);
+  return ms;
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const native = process.env.RUNTIME_BENCH_NATIVE;
+  const info = await initRuntime({ backend: 'auto', notebookDir: process.cwd(), nativeModulesPath: native });
+  const found = [info.backend];
+  // The chain stops at the first backend that loads; look for the GPU/native ones the chain passed over too.
+  const extra: string[] = [];
+  if (info.backend !== 'wasm') extra.push('wasm');
+  for (const b of ['webgpu', 'tensorflow'] as const) {
+    if (b === info.backend) continue;
+    try {
+      await initBackendChain({ backend: b, notebookDir: process.cwd(), nativeModulesPath: native });
+      extra.push(b);
+    } catch {
+      // not on this machine; the reason is in info.skipped
+    }
+  }
+  found.push(...extra.filter((b) => b !== 'wasm'));
+  const notes = info.skipped.map((s) => `${s.backend}: ${s.reason}`).join(' | ');
+  record({ 'runtime.backends_found': `${found.join(', ')} (+ wasm, cpu); device: ${info.device}; skipped: ${notes || 'none'}` });
+
+  const wasmConv = await convGflops('wasm', 5);
+  record({ 'runtime.conv_gflops_wasm': wasmConv });
+  const wasmStep = await trainStepMs('wasm', 1, 5);
+  record({ 'runtime.train_step_ms_wasm': wasmStep });
+
+  for (const b of found.filter((n) => n !== 'wasm' && n !== 'cpu')) {
+    record({ [`runtime.conv_gflops_${b}`]: await convGflops(b, 10) });
+    record({ [`runtime.train_step_ms_${b}`]: await trainStepMs(b, 2, 10) });
+  }
+
+  const cpuConv = await convGflops('cpu', 1);
+  record({ 'runtime.conv_gflops_cpu': cpuConv });
+  // One warm-up and one timed step: a cpu step takes tens of seconds.
+  const cpuStep = await trainStepMs('cpu', 0, 1);
+  record({
+    'runtime.train_step_ms_cpu': cpuStep,
+    'runtime.train_speedup_wasm_vs_cpu': cpuStep / wasmStep,
+    'runtime.bench_seconds': (performance.now() - t0) / 1000,
+  });
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -6,7 +6,7 @@
 import { CONTACT_CHANNELS, MIME, type MetricName, type MetricValues, type MetricsPayload, type MetricsRun, type MimeBundle, type SplitName, type SplitResult } from '../../protocol';
 import { MIME_BUNDLE, type Displayable } from '../../display';
 import { tf } from '../model/tf';
-import { disposeBatch, iterateSource, toPairBatch, type BatchAdapter, type BatchSource, type PairBatch, type Predictor } from '../model/batch';
+import { disposeBatch, imagesAt, iterateSource, toPairBatch, type BatchAdapter, type BatchSource, type PairBatch, type Predictor } from '../model/batch';
 import { DEFAULT_NSS_THRESHOLD, metricsBatch } from './metrics';
 import paper from '../../../data/pial-cvpr2023.json';
 
@@ -116,7 +116,9 @@ export async function evaluate(model: Predictor, testData: BatchSource<unknown>,
         const e = Math.min(n, s + step, s + (max - pairs));
         const cut = <T extends tf.Tensor>(t: T): T => (s === 0 && e === n ? t : (tf.slice(t, [s], [e - s]) as T));
         const [pred, gt] = tf.tidy(() => {
-          const out = model.predict({ interactive: cut(batch.interactive), nonInteractive: cut(batch.nonInteractive), pose: cut(batch.pose) });
+          // Images are brought to the model's input size; the GT stays at its own size (scored there).
+          const size = (model.options as { inputSize?: number } | undefined)?.inputSize;
+          const out = model.predict({ interactive: imagesAt(cut(batch.interactive), size), nonInteractive: imagesAt(cut(batch.nonInteractive), size), pose: cut(batch.pose) });
           return [channelMaps(out.dNon), channelMaps(cut(batch.gtNon))];
         });
         let r;

@@ -18,6 +18,8 @@ export interface PairBatch {
   gtNon: tf.Tensor4D;
   /** Affordance class of each pair (groups the per-class tables). */
   classNames?: string[];
+  /** Frees the batch (and the source batch it was adapted from); without it {@link disposeBatch} disposes the five tensors. */
+  dispose?: () => void;
 }
 
 /** Anything that predicts the non-interactive maps: a PIALNet, a prior, a user's model. */
@@ -38,8 +40,9 @@ function isTensor(x: unknown): x is tf.Tensor {
 }
 
 /**
- * Default adapter: accepts {@link PairBatch} objects and the common alternative field names
- * (`nonInteractive`/`non_interactive`/`nonInter`, `keypoints`/`pose`, `gtNonInteractive`, `classes`/`className`/`labels`).
+ * Default adapter: accepts {@link PairBatch} objects, the dataset's `CalBatch` (`imageIn`, `imageNon`, pose in
+ * pixels of the S x S image, which is divided by S here), and common alternative field names.
+ * A source object's `dispose()` is kept: disposing the adapted batch frees the source too.
  * @throws naming the missing or wrongly shaped field
  */
 export function toPairBatch(item: unknown): PairBatch {
@@ -62,6 +65,21 @@ export function toPairBatch(item: unknown): PairBatch {
     gtIn: tensor(['gtIn', 'gtInteractive', 'gt_in'], 4) as tf.Tensor4D,
     gtNon: tensor(['gtNon', 'gtNonInteractive', 'gt_non'], 4) as tf.Tensor4D,
   };
+  const sourceDispose = typeof o.dispose === 'function' ? (o.dispose as () => void).bind(o) : undefined;
+  if (typeof o.size === 'number' && o.imageIn !== undefined && o.interactive === undefined) {
+    // CalBatch: pose x, y are pixel coordinates of the S x S image.
+    const px = b.pose;
+    const S = o.size;
+    b.pose = tf.tidy(() => tf.div(px, tf.tensor1d([S, S, 1])) as tf.Tensor3D);
+    const own = b.pose;
+    b.dispose = () => {
+      own.dispose();
+      if (sourceDispose) sourceDispose();
+      else tf.dispose(px);
+    };
+  } else if (sourceDispose) {
+    b.dispose = sourceDispose;
+  }
   const cls = pick(['classNames', 'classes', 'className', 'labels', 'affordances']);
   if (Array.isArray(cls)) b.classNames = cls.map(String);
   const n = b.nonInteractive.shape[0];
@@ -74,7 +92,14 @@ export function toPairBatch(item: unknown): PairBatch {
 
 /** Disposes every tensor of a batch. */
 export function disposeBatch(b: PairBatch): void {
-  tf.dispose([b.interactive, b.nonInteractive, b.pose, b.gtIn, b.gtNon]);
+  if (b.dispose) b.dispose();
+  else tf.dispose([b.interactive, b.nonInteractive, b.pose, b.gtIn, b.gtNon]);
+}
+
+/** Images [B, H, W, 3] at `size` x `size` (bilinear) when they have another size. */
+export function imagesAt(images: tf.Tensor4D, size: number | undefined): tf.Tensor4D {
+  if (!size || (images.shape[1] === size && images.shape[2] === size)) return images;
+  return tf.image.resizeBilinear(images, [size, size], false, true);
 }
 
 /** Iterates a {@link BatchSource} for one epoch. */

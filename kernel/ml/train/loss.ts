@@ -3,7 +3,7 @@
  * numerically stable form), with the GT brought to the output resolution.
  */
 import { tf } from '../model/tf';
-import type { PairBatch } from '../model/batch';
+import { imagesAt, type PairBatch } from '../model/batch';
 import type { PIALNet } from '../model/pialnet';
 
 /**
@@ -29,7 +29,8 @@ export function bceWithLogits(logits: tf.Tensor, target: tf.Tensor): tf.Scalar {
  * @returns total = lossIn + lossNon (lossIn is 0 for the encoder-decoder baseline), and the parts as a [2] tensor
  */
 export function pialLoss(model: PIALNet, batch: PairBatch): { total: tf.Scalar; parts: tf.Tensor1D } {
-  const { logitsIn, logitsNon } = model.logits({ interactive: batch.interactive, nonInteractive: batch.nonInteractive, pose: batch.pose });
+  const size = model.options.inputSize;
+  const { logitsIn, logitsNon } = model.logits({ interactive: imagesAt(batch.interactive, size), nonInteractive: imagesAt(batch.nonInteractive, size), pose: batch.pose });
   const [, h, w] = logitsNon.shape;
   const lossNon = bceWithLogits(logitsNon, gtAtOutput(batch.gtNon, h, w));
   const lossIn = logitsIn ? bceWithLogits(logitsIn, gtAtOutput(batch.gtIn, h, w)) : tf.scalar(0);

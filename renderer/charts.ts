@@ -46,6 +46,8 @@ export function axis(theme: Theme, extra: PlotData = {}): PlotData {
 export function baseLayout(theme: Theme, extra: PlotData = {}): PlotData {
   return {
     autosize: true,
+    // A constant uirevision keeps what the user did (zoom, traces hidden from the legend) across redraws.
+    uirevision: 'affordance-lab',
     paper_bgcolor: 'rgba(0,0,0,0)',
     plot_bgcolor: 'rgba(0,0,0,0)',
     font: { color: theme.foreground, family: theme.fontFamily, size: Math.max(10, theme.fontSize - 1) },

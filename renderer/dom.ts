@@ -141,6 +141,16 @@ export function fmt(v: number | null | undefined): string {
   return Number(v.toPrecision(3)).toString();
 }
 
+/**
+ * Formats a value for tables: three decimals, the precision published tables use, so numbers can be
+ * compared with the paper digit for digit (trailing zeros dropped).
+ */
+export function fmtTable(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+  if (Math.abs(v) >= 1000) return v.toFixed(1);
+  return Number(v.toFixed(3)).toString();
+}
+
 /** Formats seconds as "1h 02m", "3m 12s" or "42s". */
 export function fmtDuration(sec: number | undefined): string {
   if (sec === undefined || !Number.isFinite(sec) || sec < 0) return '–';

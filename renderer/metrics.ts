@@ -5,7 +5,7 @@
  */
 import type { MetricName, MetricsPayload, MetricsRun, SplitName } from '../kernel/protocol';
 import { axis, baseLayout, createChart, plotlyFor, type Chart } from './charts';
-import { checkboxControl, fmt, h, plotText, segmentedControl, selectControl } from './dom';
+import { checkboxControl, fmtTable, h, plotText, segmentedControl, selectControl } from './dom';
 import type { View, ViewEnv } from './renderer';
 import { onThemeChange, type Theme } from './theme';
 import { checkMetrics } from './validate';
@@ -15,6 +15,8 @@ const LOWER_IS_BETTER: Record<MetricName, boolean> = { KLD: true, SIM: false, NS
 
 type SortDir = 'none' | 'asc' | 'desc';
 type RefMode = 'lines' | 'bars' | 'hidden';
+/** Rows of the charts and table: the classes, or the body parts (contact channels). */
+type Grouping = 'class' | 'part';
 
 interface MetricsState {
   split: SplitName;
@@ -24,12 +26,15 @@ interface MetricsState {
   sortRun: number;
   sortMetric: MetricName;
   sortDir: SortDir;
+  group: Grouping;
+  /** Log-scale KLD axis: published KLDs span 0.1 to 18, which flattens the good runs on a linear axis. */
+  log: boolean;
 }
 
-function value(run: MetricsRun, split: SplitName, cls: string | null, metric: MetricName): number | null {
+function value(run: MetricsRun, split: SplitName, key: string | null, metric: MetricName, group: Grouping = 'class'): number | null {
   const r = run.results[split];
   if (!r) return null;
-  const v = cls === null ? r.overall[metric] : r.perClass[cls]?.[metric];
+  const v = key === null ? r.overall[metric] : (group === 'part' ? r.perPart : r.perClass)?.[key]?.[metric];
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
@@ -48,7 +53,10 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
     sortRun: firstRun,
     sortMetric: p.metrics[0],
     sortDir: 'none',
+    group: 'class',
+    log: false,
   };
+  const hasParts = p.runs.some((r) => Object.values(r.results).some((x) => Object.keys(x?.perPart ?? {}).length > 0));
   const hasRefs = p.runs.some((r) => r.kind === 'reference');
   // Controls are created before the charts exist; they redraw through this late-bound hook.
   let redraw: () => Promise<void> = () => Promise.resolve();
@@ -89,6 +97,19 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
     }, store);
     toolbar.append(refCtl.wrap);
   }
+  if (hasParts) {
+    const groupCtl = segmentedControl('Rows', ['classes', 'body parts'], 'classes', 'al-grouping', (v) => {
+      state.group = v === 'body parts' ? 'part' : 'class';
+      refresh();
+    }, store);
+    toolbar.append(groupCtl.wrap);
+  }
+  const logCtl = checkboxControl('Log KLD', false, 'al-log');
+  store.listen(logCtl.input, 'change', () => {
+    state.log = logCtl.input.checked;
+    refresh();
+  });
+  toolbar.append(logCtl.wrap);
   const viewCtl = segmentedControl('View', ['chart', 'table'], state.view, 'al-viewmode', (v) => {
     state.view = v as 'chart' | 'table';
     refresh();
@@ -103,7 +124,7 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
 
   const classesOf = (split: SplitName): string[] => {
     const seen = new Set<string>();
-    for (const r of p.runs) for (const c of Object.keys(r.results[split]?.perClass ?? {})) seen.add(c);
+    for (const r of p.runs) for (const c of Object.keys((state.group === 'part' ? r.results[split]?.perPart : r.results[split]?.perClass) ?? {})) seen.add(c);
     return [...seen];
   };
 
@@ -113,7 +134,7 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
     const run = p.runs[state.sortRun];
     const sign = state.sortDir === 'asc' ? 1 : -1;
     return classes
-      .map((c, i) => ({ c, i, v: value(run, state.split, c, state.sortMetric) }))
+      .map((c, i) => ({ c, i, v: value(run, state.split, c, state.sortMetric, state.group) }))
       .sort((a, b) => (a.v === null ? (b.v === null ? a.i - b.i : 1) : b.v === null ? -1 : sign * (a.v - b.v) || a.i - b.i))
       .map((x) => x.c);
   };
@@ -130,26 +151,35 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
     let refColour = 0;
     const x = classes.map(plotText);
     // A published row without this metric (the paper has per-class KLD only) would be an empty legend entry.
-    const runs = visibleRuns().filter(({ run }) => run.kind === 'run' || classes.some((c) => value(run, state.split, c, m) !== null));
+    const runs = visibleRuns().filter(({ run }) => run.kind === 'run' || classes.some((c) => value(run, state.split, c, m, state.group) !== null));
     const data = runs.map(({ run }) => {
-      const y = classes.map((c) => value(run, state.split, c, m));
-      const name = plotText(run.kind === 'reference' ? `${run.name} (paper)` : run.name);
+      const y = classes.map((c) => value(run, state.split, c, m, state.group));
+      const name = plotText(run.name);
       const hovertemplate = `%{x}<br>${name}: %{y:.3f}<extra></extra>`;
       if (run.kind === 'run') {
-        return { type: 'bar', name, x, y, hovertemplate, marker: { color: theme.series[runColour++ % theme.series.length] } };
+        return { type: 'bar', name, x, y, hovertemplate, legendgroup: 'runs', marker: { color: theme.series[runColour++ % theme.series.length] } };
       }
+      const group = { legendgroup: 'published' };
       const colour = theme.reference[refColour++ % theme.reference.length];
-      if (state.refMode === 'bars') return { type: 'bar', name, x, y, hovertemplate, marker: { color: 'rgba(0,0,0,0)', line: { color: colour, width: 1.5 } } };
-      return { type: 'scatter', mode: 'lines+markers', name, x, y, hovertemplate, line: { color: colour, width: 1.5, dash: 'dot' }, marker: { color: colour, size: 6, symbol: 'diamond' }, connectgaps: false };
+      if (state.refMode === 'bars') return { type: 'bar', name, x, y, hovertemplate, ...group, marker: { color: 'rgba(0,0,0,0)', line: { color: colour, width: 1.5 } } };
+      return { type: 'scatter', mode: 'lines+markers', name, x, y, hovertemplate, ...group, line: { color: colour, width: 1.5, dash: 'dot' }, marker: { color: colour, size: 6, symbol: 'diamond' }, connectgaps: false };
     });
     const layout = baseLayout(theme, {
       height: 300,
       barmode: 'group',
       bargap: 0.2,
-      title: { text: `${m} · ${state.split}`, font: { size: theme.fontSize + 1, color: theme.foreground }, x: 0, xanchor: 'left', y: 0.98 },
+      title: { text: `${m} · ${state.split}${state.group === 'part' ? ' · per body part' : ''}`, font: { size: theme.fontSize + 1, color: theme.foreground }, x: 0, xanchor: 'left', y: 0.98 },
       xaxis: axis(theme, { categoryorder: 'array', categoryarray: x, tickangle: classes.length > 8 ? -40 : 0 }),
-      yaxis: axis(theme, { title: { text: `${m} (${LOWER_IS_BETTER[m] ? 'lower' : 'higher'} is better)`, font: { size: theme.fontSize - 1 } }, rangemode: m === 'KLD' || m === 'SIM' ? 'tozero' : 'normal' }),
-      legend: { orientation: 'h', x: 1, xanchor: 'right', y: 1.0, yanchor: 'bottom', font: { color: theme.foreground } },
+      yaxis: axis(theme, {
+        title: { text: `${m} (${LOWER_IS_BETTER[m] ? 'lower' : 'higher'} is better)`, font: { size: theme.fontSize - 1 } },
+        type: state.log && m === 'KLD' ? 'log' : 'linear',
+        rangemode: state.log && m === 'KLD' ? 'normal' : m === 'KLD' || m === 'SIM' ? 'tozero' : 'normal',
+      }),
+      // A few traces fit in one row above the plot; more go in a column on the right so the plot keeps its height.
+      legend:
+        data.length > 4
+          ? { orientation: 'v', x: 1.01, xanchor: 'left', y: 1, yanchor: 'top', font: { color: theme.foreground, size: theme.fontSize - 2 }, tracegroupgap: 8 }
+          : { orientation: 'h', x: 1, xanchor: 'right', y: 1.0, yanchor: 'bottom', font: { color: theme.foreground } },
       datarevision: Date.now(),
     });
     return { data, layout };
@@ -161,7 +191,7 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
     const metrics = p.metrics.filter((m) => state.metrics.has(m));
     const table = h('table', { className: 'al-table' });
     const head1 = h('tr', {}, h('th', { text: '' }));
-    const head2 = h('tr', {}, h('th', { text: 'Class' }));
+    const head2 = h('tr', {}, h('th', { text: state.group === 'part' ? 'Body part' : 'Class' }));
     for (const m of metrics) {
       head1.append(h('th', { text: `${m} ${LOWER_IS_BETTER[m] ? '↓' : '↑'}`, attrs: { colspan: String(runs.length), style: 'text-align:center' } }));
       for (const { run, index } of runs) {
@@ -175,13 +205,13 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
     const row = (label: string, cls: string | null, className = ''): void => {
       const tr = h('tr', { className }, h('td', { text: label }));
       for (const m of metrics) {
-        const vals = runs.map(({ run }) => value(run, state.split, cls, m));
+        const vals = runs.map(({ run }) => value(run, state.split, cls, m, state.group));
         const present = vals.filter((v): v is number => v !== null);
         const best = present.length > 1 ? (LOWER_IS_BETTER[m] ? Math.min(...present) : Math.max(...present)) : undefined;
         runs.forEach(({ run }, i) => {
           const v = vals[i];
           const classes = [run.kind === 'reference' ? 'al-ref' : '', v !== null && v === best ? 'al-best' : ''].filter(Boolean).join(' ');
-          tr.append(h('td', { text: fmt(v), className: classes }));
+          tr.append(h('td', { text: fmtTable(v), className: classes }));
         });
       }
       body.append(tr);
@@ -192,8 +222,8 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
     tableWrap.replaceChildren(table);
   };
 
-  store.listen(tableWrap, 'click', (e) => {
-    const th = e.target instanceof Element ? e.target.closest('th[data-run]') : null;
+  const sortByHeader = (target: EventTarget | null): void => {
+    const th = target instanceof Element ? target.closest('th[data-run]') : null;
     if (!(th instanceof HTMLElement)) return;
     const run = Number(th.dataset.run);
     const metric = th.dataset.metric as MetricName;
@@ -204,7 +234,16 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
       state.sortDir = LOWER_IS_BETTER[metric] ? 'asc' : 'desc';
     }
     sortCtl.select.value = state.sortDir;
+    // The table is rebuilt (synchronously, in table view): keep keyboard focus on the same header.
+    const hadFocus = th === document.activeElement;
     refresh();
+    if (hadFocus) tableWrap.querySelector<HTMLElement>(`th[data-run="${run}"][data-metric="${metric}"]`)?.focus();
+  };
+  store.listen(tableWrap, 'click', (e) => sortByHeader(e.target));
+  store.listen(tableWrap, 'keydown', (e) => {
+    if (e.key !== 'Enter' && e.key !== ' ') return;
+    e.preventDefault();
+    sortByHeader(e.target);
   });
 
   redraw = (): Promise<void> => {
@@ -214,7 +253,7 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
     chartsEl.hidden = state.view !== 'chart';
     tableWrap.hidden = state.view !== 'table';
     const counts = p.runs.filter((r) => r.results[state.split]?.count !== undefined).map((r) => `${r.name}: n = ${r.results[state.split]?.count ?? 0}`);
-    note.textContent = [`${classes.length} classes · ${state.split}`, p.nssThreshold !== undefined ? `NSS threshold ${p.nssThreshold}` : '', ...counts].filter(Boolean).join(' · ');
+    note.textContent = [`${classes.length} ${state.group === 'part' ? 'body parts' : 'classes'} · ${state.split}`, p.nssThreshold !== undefined ? `NSS threshold ${p.nssThreshold}` : '', ...counts].filter(Boolean).join(' · ');
     if (state.view === 'table') {
       renderTable(classes);
       return Promise.resolve();

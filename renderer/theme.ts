@@ -77,7 +77,9 @@ export function readTheme(el: Element = document.body): Theme {
       cssVar(style, '--vscode-charts-red', dark ? '#f14c4c' : '#e51400'),
       cssVar(style, '--vscode-charts-yellow', dark ? '#cca700' : '#bf8803'),
     ],
-    reference: dark ? ['#c8c8c8', '#9a9a9a', '#e0c080', '#80c0e0', '#d0a0d0', '#a0d0a0'] : ['#444444', '#777777', '#8a6d1e', '#1e6d8a', '#7a3d7a', '#3d7a3d'],
+    reference: dark
+      ? ['#c8c8c8', '#e0c080', '#80c0e0', '#d0a0d0', '#a0d0a0', '#e09a9a', '#9aa6e0', '#8f8f8f']
+      : ['#444444', '#8a6d1e', '#1e6d8a', '#7a3d7a', '#3d7a3d', '#8a3d3d', '#3d4a8a', '#808080'],
     dark,
   };
 }

@@ -63,7 +63,7 @@ void describe('metrics', () => {
     const kld = await traces('#out-mx .al-metric-chart[data-metric="KLD"]');
     assert.deepEqual(
       kld.map((t) => [t.name, t.type]),
-      [['PIAL-Net (ours)', 'bar'], ['no pose branch', 'bar'], ['no interactive loss', 'bar'], ['PIAL-Net (paper)', 'scatter']],
+      [['PIAL-Net (ours)', 'bar'], ['no pose branch', 'bar'], ['no interactive loss', 'bar'], ['PIAL-Net', 'scatter']],
     );
     const paper = paperData().perClassKLD.seen;
     assert.deepEqual(kld[0].x, paper.classes);
@@ -105,6 +105,36 @@ void describe('metrics', () => {
     await s.page.locator('#out-mx button.al-split[data-value="Seen"]').click();
   });
 
+  void it('shows rows per body part when the runs have them', async () => {
+    await s.page.locator('#out-mx button.al-grouping[data-value="body parts"]').click();
+    const kld = await traces('#out-mx .al-metric-chart[data-metric="KLD"]');
+    assert.deepEqual(kld[0].x, ['Back', 'Hips', 'Hands', 'Feet', 'Mouth', 'Outside']);
+    // The paper row has no per-part numbers: no empty trace for it.
+    assert.deepEqual(kld.map((t) => t.name), ['PIAL-Net (ours)', 'no pose branch', 'no interactive loss']);
+    const p = metricsPayload();
+    assert.deepEqual(kld[1].y, Object.values(p.runs[1].results.Seen!.perPart!).map((v) => v.KLD));
+    assert.match((await s.page.locator('#out-mx .al-note').textContent()) ?? '', /^6 body parts · Seen/);
+    await s.page.locator('#out-mx button.al-grouping[data-value="classes"]').click();
+    assert.equal((await traces('#out-mx .al-metric-chart[data-metric="KLD"]'))[0].x.length, 23);
+  });
+
+  void it('draws every published row the kernel can add', async () => {
+    await s.page.evaluate(async (p) => void (await window.harness.render('mxall', 'application/vnd.affordance-lab.metrics.v1+json', p)), metricsPayload({ runs: 1, allReferences: true, title: 'PIAL-Net (ours) vs published methods' }));
+    const kld = await traces('#out-mxall .al-metric-chart[data-metric="KLD"]');
+    // ViTPose has no per-class row in the paper.
+    assert.deepEqual(kld.map((t) => t.name), ['PIAL-Net (ours)', 'PSPNet (CVPR 2023)', 'DeepLabV3+ (CVPR 2023)', 'SegFormer (CVPR 2023)', 'HRNet (CVPR 2023)', 'HRFormer (CVPR 2023)', 'HSNet (CVPR 2023)', 'PIAL-Net (CVPR 2023)']);
+    await screenshot(s, 'mxall', 'metrics-all-references-dark');
+    await s.page.locator('#out-mxall input.al-log').check();
+    const axisType = await s.page.evaluate(() => (document.querySelector('#out-mxall .al-metric-chart') as HTMLElement & { _fullLayout: { yaxis: { type: string } } })._fullLayout.yaxis.type);
+    assert.equal(axisType, 'log');
+    await screenshot(s, 'mxall', 'metrics-all-references-log-dark');
+    await s.page.locator('#out-mxall button.al-viewmode[data-value="table"]').click();
+    const vitpose = await s.page.locator('#out-mxall table.al-table tbody tr.al-overall td').nth(1 + 5).textContent();
+    assert.equal(vitpose, String(paperData().overall.ViTPose.seen.KLD), 'ViTPose has an overall row in the table');
+    await screenshot(s, 'mxall', 'metrics-all-references-table-dark');
+    await s.page.evaluate(() => window.harness.dispose('mxall'));
+  });
+
   void it('draws paper rows as bars or hides them', async () => {
     await s.page.locator('#out-mx button.al-refmode[data-value="bars"]').click();
     assert.equal((await traces('#out-mx .al-metric-chart[data-metric="KLD"]'))[3].type, 'bar');
@@ -123,6 +153,14 @@ void describe('metrics', () => {
     // Columns: class, then KLD x 4 runs, SIM x 4, NSS x 4; the paper's overall Seen KLD is the 5th cell.
     assert.equal(rows[0][4], String(paper.overall['PIAL-Net'].seen.KLD));
     const header = '#out-mx table.al-table th[data-run="3"][data-metric="KLD"]';
+    await s.page.locator(header).click();
+    assert.equal(await s.page.locator(header).getAttribute('aria-sort'), 'ascending');
+    // Headers sort from the keyboard too, and keep focus.
+    await s.page.keyboard.press('Enter');
+    assert.equal(await s.page.locator(header).getAttribute('aria-sort'), 'descending');
+    await s.page.waitForFunction((sel) => document.activeElement === document.querySelector(sel), header);
+    await s.page.keyboard.press(' ');
+    assert.equal(await s.page.locator(header).getAttribute('aria-sort'), null);
     await s.page.locator(header).click();
     assert.equal(await s.page.locator(header).getAttribute('aria-sort'), 'ascending');
     const col = await s.page.$$eval('#out-mx table.al-table tbody tr:not(.al-overall)', (trs) => trs.map((tr) => Number(tr.children[4].textContent)));

@@ -153,7 +153,7 @@ export function rng(seed: number): () => number {
  * Metrics of `runs` runs over the paper's 23 Seen classes (and its 6 Unseen ones), plus the published
  * PIAL-Net row as a reference. `classes` renames the classes (e.g. to put markup in a name).
  */
-export function metricsPayload(opts: { runs?: number; reference?: boolean; classes?: string[]; title?: string } = {}): MetricsPayload {
+export function metricsPayload(opts: { runs?: number; reference?: boolean; allReferences?: boolean; classes?: string[]; title?: string } = {}): MetricsPayload {
   const paper = paperData();
   const seenClasses = opts.classes ?? paper.perClassKLD.seen.classes;
   const unseenClasses = paper.perClassKLD.unseen.classes;
@@ -169,19 +169,27 @@ export function metricsPayload(opts: { runs?: number; reference?: boolean; class
     };
     const seen = per(seenClasses, 1);
     const unseen = per(unseenClasses, 2.2);
-    return { name, kind: 'run', results: { Seen: { overall: mean(seen), perClass: seen, count: 1380 }, Unseen: { overall: mean(unseen), perClass: unseen, count: 412 } } };
+    const parts = per([...CHANNELS], 1.3);
+    return { name, kind: 'run', results: { Seen: { overall: mean(seen), perClass: seen, perPart: parts, count: 1380 }, Unseen: { overall: mean(unseen), perClass: unseen, count: 412 } } };
   };
   const runs: MetricsRun[] = names.slice(0, opts.runs ?? 3).map((n, i) => runFor(n, 1 + i * 0.35));
   if (opts.reference !== false) {
-    const pc = (split: 'seen' | 'unseen', classes: string[]): Record<string, MetricValues> => Object.fromEntries(classes.map((c, i) => [c, { KLD: paper.perClassKLD[split].methods['PIAL-Net'][i] }]));
-    runs.push({
-      name: 'PIAL-Net',
-      kind: 'reference',
-      results: {
-        Seen: { overall: paper.overall['PIAL-Net'].seen, perClass: pc('seen', seenClasses) },
-        Unseen: { overall: paper.overall['PIAL-Net'].unseen, perClass: pc('unseen', unseenClasses) },
-      },
-    });
+    // As the kernel's metricsOutput({ reference }) writes them: overall KLD/SIM/NSS and per-class KLD.
+    const methods = opts.allReferences ? Object.keys(paper.overall) : ['PIAL-Net'];
+    for (const m of methods) {
+      const pc = (split: 'seen' | 'unseen', classes: string[]): Record<string, MetricValues> => {
+        const vals = paper.perClassKLD[split].methods[m];
+        return vals ? Object.fromEntries(classes.map((c, i) => [c, { KLD: vals[i] }])) : {};
+      };
+      runs.push({
+        name: opts.allReferences ? `${m} (CVPR 2023)` : m,
+        kind: 'reference',
+        results: {
+          Seen: { overall: paper.overall[m].seen, perClass: pc('seen', seenClasses) },
+          Unseen: { overall: paper.overall[m].unseen, perClass: pc('unseen', unseenClasses) },
+        },
+      });
+    }
   }
   return { version: 1, title: opts.title ?? 'CAL · per-class results', metrics: ['KLD', 'SIM', 'NSS'], runs, nssThreshold: 0.5 };
 }

@@ -167,7 +167,11 @@ function packageVersion(req: NodeJS.Require, pkg: string): string | undefined {
   }
 }
 
-const CUDA_HELP = 'tfjs-node-gpu 4.x needs an NVIDIA driver with CUDA 11.8 and cuDNN 8.6 libraries on the library path';
+/**
+ * tfjs-node-gpu 4.22's README: NVIDIA driver > 450, CUDA Toolkit 11.2, cuDNN 8.1; libtensorflow loads
+ * libcudart.so.11.0, so any CUDA 11.x runtime (11.8 included) with cuDNN 8 serves; CUDA 12 does not.
+ */
+const CUDA_HELP = 'tfjs-node-gpu 4.x needs an NVIDIA driver (> 450) with the CUDA 11 runtime (11.2 documented; libcudart.so.11.0) and cuDNN 8 (8.1+) on the library path; CUDA 12 is not picked up';
 
 async function loadTensorflow(o: ChainOptions, pkg: string, wantGpu: boolean): Promise<Loaded> {
   if (!tf.findBackendFactory('tensorflow')) {

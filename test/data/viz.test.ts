@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 import { MIME_BUNDLE } from '../../kernel/display';
 import { MIME } from '../../kernel/protocol';
-import { colormapLut, datasetOutput, dequantizeMap, heatmapOutput, keypointsOutput, quantizeMap, CHANNEL_COLORS } from '../../kernel/ml/viz/index';
+import { channelMaps, colormapLut, datasetOutput, dequantizeMap, heatmapOutput, keypointsOutput, quantizeMap, CHANNEL_COLORS } from '../../kernel/ml/viz/index';
+import { tf } from '../../kernel/runtime/tf';
 
 void test('quantizeMap round-trips within half a step and keeps min/max', () => {
   const v = Float32Array.from({ length: 12 }, (_, i) => Math.sin(i) * 3);
@@ -83,4 +84,20 @@ void test('datasetOutput: markdown table with totals and the part x class matrix
   assert.match(md, /\| Sit on \| 0 \| 5 \|/);
   assert.match(md, /`a\.json:2`: bad \\\| value/);
   await assert.rejects(datasetOutput({ root: '/d', split: 'Seen', subset: 'trainset', classes: [], parts: ['Feet'], contactMatrix: [], errors: [] }), /contactMatrix must be 1 rows/);
+});
+
+void test('channelMaps splits a real [h, w, 6] tensor into the six contact channels for heatmapOutput', async () => {
+  await tf.setBackend('cpu');
+  const t = tf.tidy(() => tf.stack([0, 1, 2, 3, 4, 5].map((c) => tf.fill([4, 5], c)), 2));
+  try {
+    const maps = await channelMaps(t);
+    assert.deepEqual(maps.map((m) => m.name), ['Back', 'Hips', 'Hands', 'Feet', 'Mouth', 'Outside']);
+    assert.deepEqual([...maps[3].values], Array<number>(20).fill(3));
+    const out = await heatmapOutput({ maps, gt: [{ name: 'Feet', values: t.slice([0, 0, 3], [4, 5, 1]).squeeze([2]) as tf.Tensor2D, width: 5, height: 4 }] });
+    assert.equal(out.payload.maps[5].max, 5);
+    assert.equal(out.payload.gt?.[0].min, 3);
+    await assert.rejects(channelMaps(t, ['a']), /1 names for 6 channels/);
+  } finally {
+    t.dispose();
+  }
 });

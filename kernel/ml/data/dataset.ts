@@ -8,6 +8,7 @@ import { tf } from '../../runtime/tf';
 import { datasetOutput } from '../viz/dataset';
 import { heatmapOutput } from '../viz/heatmap';
 import { toImageRef } from '../viz/image';
+import { channelMaps } from '../viz/quantize';
 import { keypointsOutput } from '../viz/keypoints';
 import type { VizOutput } from '../viz/output';
 import { CAL_CLASSES } from './classes';
@@ -409,18 +410,13 @@ export class CalDataset {
     const p = this.ref(i);
     const pair = await this.get(i);
     try {
-      const S = this.options.size;
       const [imgIn, imgNon] = await Promise.all([readFile(p.inter.path), readFile(p.non.path)]);
-      const maps = async (t: tf.Tensor3D): Promise<{ name: string; values: Float32Array; width: number; height: number }[]> => {
-        const v = (await t.data()) as Float32Array;
-        return CONTACT_CHANNELS.map((name, c) => ({ name, values: Float32Array.from({ length: S * S }, (_, k) => v[k * 6 + c]), width: S, height: S }));
-      };
       const label = `#${i} ${p.inter.className}`;
       const outs = [
         await keypointsOutput({ image: imgIn, width: p.inter.width, height: p.inter.height, keypoints: p.inter.pose ?? [], contacts: CONTACT_CHANNELS.map((channel, c) => ({ channel, points: p.inter.contacts[c] })), title: `${label}: interactive ${p.inter.object}` }),
         await keypointsOutput({ image: imgNon, width: p.non.width, height: p.non.height, keypoints: [], contacts: CONTACT_CHANNELS.map((channel, c) => ({ channel, points: p.non.contacts[c] })), title: `${label}: non-interactive ${p.non.object}` }),
-        await heatmapOutput({ image: imgIn, maps: await maps(pair.interactive.gt), title: `${label}: interactive GT` }),
-        await heatmapOutput({ image: imgNon, maps: await maps(pair.nonInteractive.gt), title: `${label}: non-interactive GT${pair.maskedChannels.length ? ` (masked: ${pair.maskedChannels.map((c) => CONTACT_CHANNELS[c]).join(', ')})` : ''}` }),
+        await heatmapOutput({ image: imgIn, maps: await channelMaps(pair.interactive.gt), title: `${label}: interactive GT` }),
+        await heatmapOutput({ image: imgNon, maps: await channelMaps(pair.nonInteractive.gt), title: `${label}: non-interactive GT${pair.maskedChannels.length ? ` (masked: ${pair.maskedChannels.map((c) => CONTACT_CHANNELS[c]).join(', ')})` : ''}` }),
       ];
       for (const o of outs) display(o);
       return markShown(outs);

@@ -1,4 +1,4 @@
-import type { QuantizedMap } from '../../protocol';
+import { CONTACT_CHANNELS, type QuantizedMap } from '../../protocol';
 
 /** Anything with a tensor's shape and async data, e.g. a `tf.Tensor2D` (kept structural so viz needs no runtime). */
 export interface TensorLike {
@@ -86,4 +86,24 @@ export function dequantizeMap(map: QuantizedMap): Float32Array {
   const s = (map.max - map.min) / 255;
   for (let i = 0; i < bytes.length; i++) out[i] = map.min + bytes[i] * s;
   return out;
+}
+
+/**
+ * Splits an [height, width, channels] map tensor (or [1, h, w, c]) into one {@link MapInput} per channel, e.g. a
+ * prediction or GT of the six contact channels, ready for `heatmapOutput({ maps })`.
+ * @param names - channel names; @default CONTACT_CHANNELS order when there are 6 channels, else `c0`, `c1`, ...
+ * @throws when the tensor is not 3-D (or 4-D with batch 1) or names has the wrong length
+ */
+export async function channelMaps(tensor: TensorLike, names?: readonly string[]): Promise<(MapInput & { values: Float32Array })[]> {
+  const shape = tensor.shape.length === 4 && tensor.shape[0] === 1 ? tensor.shape.slice(1) : tensor.shape;
+  if (shape.length !== 3) throw new Error(`channelMaps: expected a tensor of shape [height, width, channels], got [${tensor.shape.join(', ')}]`);
+  const [height, width, channels] = shape;
+  const labels = names ?? (channels === CONTACT_CHANNELS.length ? CONTACT_CHANNELS : Array.from({ length: channels }, (_, c) => `c${c}`));
+  if (labels.length !== channels) throw new Error(`channelMaps: ${labels.length} names for ${channels} channels`);
+  const v = await tensor.data();
+  return labels.map((name, c) => {
+    const values = new Float32Array(width * height);
+    for (let i = 0, o = c; i < values.length; i++, o += channels) values[i] = v[o];
+    return { name, values, width, height };
+  });
 }

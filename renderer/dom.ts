@@ -143,12 +143,12 @@ export function fmt(v: number | null | undefined): string {
 
 /**
  * Formats a value for tables: three decimals, the precision published tables use, so numbers can be
- * compared with the paper digit for digit (trailing zeros dropped).
+ * compared with the paper digit for digit, and decimal points line up.
  */
 export function fmtTable(v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–';
   if (Math.abs(v) >= 1000) return v.toFixed(1);
-  return Number(v.toFixed(3)).toString();
+  return v.toFixed(3);
 }
 
 /** Formats seconds as "1h 02m", "3m 12s" or "42s". */

@@ -193,9 +193,9 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
     const head1 = h('tr', {}, h('th', { text: '' }));
     const head2 = h('tr', {}, h('th', { text: state.group === 'part' ? 'Body part' : 'Class' }));
     for (const m of metrics) {
-      head1.append(h('th', { text: `${m} ${LOWER_IS_BETTER[m] ? '↓' : '↑'}`, attrs: { colspan: String(runs.length), style: 'text-align:center' } }));
-      for (const { run, index } of runs) {
-        const th = h('th', { text: run.name, className: run.kind === 'reference' ? 'al-ref' : '', attrs: { tabindex: '0', 'data-run': String(index), 'data-metric': m, title: `Sort by ${run.name} ${m}` } });
+      head1.append(h('th', { text: `${m} ${LOWER_IS_BETTER[m] ? '↓' : '↑'}`, className: 'al-group-start', attrs: { colspan: String(runs.length), style: 'text-align:center' } }));
+      for (const [i, { run, index }] of runs.entries()) {
+        const th = h('th', { text: run.name, className: [run.kind === 'reference' ? 'al-ref' : '', i === 0 ? 'al-group-start' : ''].filter(Boolean).join(' '), attrs: { tabindex: '0', 'data-run': String(index), 'data-metric': m, title: `Sort by ${run.name} ${m}` } });
         if (state.sortDir !== 'none' && state.sortRun === index && state.sortMetric === m) th.setAttribute('aria-sort', state.sortDir === 'asc' ? 'ascending' : 'descending');
         head2.append(th);
       }
@@ -210,7 +210,7 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
         const best = present.length > 1 ? (LOWER_IS_BETTER[m] ? Math.min(...present) : Math.max(...present)) : undefined;
         runs.forEach(({ run }, i) => {
           const v = vals[i];
-          const classes = [run.kind === 'reference' ? 'al-ref' : '', v !== null && v === best ? 'al-best' : ''].filter(Boolean).join(' ');
+          const classes = [run.kind === 'reference' ? 'al-ref' : '', v !== null && v === best ? 'al-best' : '', i === 0 ? 'al-group-start' : ''].filter(Boolean).join(' ');
           tr.append(h('td', { text: fmtTable(v), className: classes }));
         });
       }

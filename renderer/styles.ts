@@ -64,6 +64,7 @@ const CSS = `
 .al-table thead th { position: sticky; top: 0; background: var(--vscode-editor-background, #fff); cursor: pointer; user-select: none; }
 .al-table th[aria-sort=ascending]::after { content: ' ▲'; } .al-table th[aria-sort=descending]::after { content: ' ▼'; }
 .al-table td.al-best { font-weight: 700; }
+.al-table .al-group-start { border-left: 1px solid var(--vscode-panel-border, rgba(128,128,128,0.35)); }
 .al-table tr.al-overall td { font-weight: 600; border-bottom-width: 2px; }
 .al-table td.al-ref, .al-table th.al-ref { color: var(--vscode-descriptionForeground, #717171); }
 .al-note { color: var(--vscode-descriptionForeground, #717171); font-size: 0.9em; margin-top: 4px; }

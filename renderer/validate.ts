@@ -28,7 +28,7 @@ export class PayloadError extends Error {
 /** A payload of a version this renderer does not know. */
 export class UnsupportedVersionError extends PayloadError {
   constructor(kind: string, version: unknown) {
-    super(kind, 'version', `version ${describe(version)} is not supported; this renderer draws version 1. Update the Affordance Lab extension to view this output.`);
+    super(kind, 'version', `${describe(version)} is not supported; this renderer draws version 1. Update the Affordance Lab extension to view this output.`);
     this.name = 'UnsupportedVersionError';
   }
 }

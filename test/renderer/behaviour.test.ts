@@ -113,7 +113,7 @@ void describe('payloads that cannot be drawn show an error box', () => {
     await render('e-ver', MIMES.metrics, p);
     const e = await errorText('e-ver');
     assert.equal(e.title, 'This metrics output was written by a newer version of Affordance Lab');
-    assert.match(e.message, /version 2 is not supported; this renderer draws version 1/);
+    assert.equal(e.message, 'metrics payload: version: 2 is not supported; this renderer draws version 1. Update the Affordance Lab extension to view this output.');
     await screenshot(s, 'e-ver', 'error-unknown-version-dark');
   });
 

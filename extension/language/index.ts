@@ -7,11 +7,15 @@
 import * as vscode from 'vscode';
 import { dirname } from 'node:path';
 import { tmpdir } from 'node:os';
+import { jupyterMetadata } from '../languages';
 import type { NotebookLanguageService } from './core/service';
 import type { CellPosition, CellRange, CompletionEntry, DefinitionLocation } from './core/types';
 
 /** The cell language id this module serves (contributed in package.json with TypeScript's grammar). */
 export const AFFORDANCE_TS_LANGUAGE_ID = 'affordance-ts';
+
+/** The kernelspec name a notebook written for this kernel carries in its Jupyter metadata. */
+export const KERNELSPEC_NAME = 'affordance-lab';
 
 /** Cells that take part in the notebook's program: what the kernel runs. */
 const PROGRAM_LANGUAGES = new Set([AFFORDANCE_TS_LANGUAGE_ID, 'typescript', 'javascript']);
@@ -297,10 +301,22 @@ class DiagnosticsScheduler implements vscode.Disposable {
 }
 
 /**
- * Registers the notebook language features. With the kernel's controller passed, a notebook's TypeScript
- * cells switch to `affordance-ts` when that controller is selected for it, and TypeScript cells added
- * later to such a notebook switch too; without it, only cells already in `affordance-ts` are served and
- * the command `affordance-lab.useNotebookTypeScript` switches the active notebook.
+ * A notebook saved with this kernel: its Jupyter metadata names the kernelspec `affordance-lab`. VS Code
+ * only reports a controller as selected once the user picks it or runs a cell, so this is how a notebook
+ * that was written for the kernel gets its cells switched as soon as it opens.
+ */
+function savedWithThisKernel(nb: vscode.NotebookDocument): boolean {
+  if (nb.notebookType !== 'jupyter-notebook') return false;
+  const spec = jupyterMetadata(nb.metadata).kernelspec;
+  const name = typeof spec === 'object' && spec !== null ? (spec as { name?: unknown }).name : undefined;
+  return name === KERNELSPEC_NAME;
+}
+
+/**
+ * Registers the notebook language features. A notebook's TypeScript cells switch to `affordance-ts` when
+ * it opens with the kernelspec `affordance-lab` in its metadata, and, with the kernel's controller passed,
+ * when that controller is selected for it (TypeScript cells added later to such a notebook switch too).
+ * The command `affordance-lab.useNotebookTypeScript` switches the active notebook by hand.
  */
 export function registerNotebookLanguageFeatures(context: vscode.ExtensionContext, controller?: vscode.NotebookController): vscode.Disposable {
   const services = new NotebookServices(context.asAbsolutePath('dist/types'));
@@ -310,7 +326,10 @@ export function registerNotebookLanguageFeatures(context: vscode.ExtensionContex
   const isOurs = (nb: vscode.NotebookDocument): boolean => selected.has(nb) || nb.getCells().some((c) => c.document.languageId === AFFORDANCE_TS_LANGUAGE_ID);
   const switchLanguage = (nb: vscode.NotebookDocument): void => {
     useNotebookLanguage(nb).then(
-      () => diagnostics.schedule(nb),
+      (n) => {
+        if (n > 0) output.info(`${nb.uri.fsPath}: ${n} TypeScript cell(s) switched to ${AFFORDANCE_TS_LANGUAGE_ID}`);
+        diagnostics.schedule(nb);
+      },
       (e: unknown) => output.warn(`could not switch the cells of ${nb.uri.fsPath} to ${AFFORDANCE_TS_LANGUAGE_ID}: ${e instanceof Error ? e.message : String(e)}`),
     );
   };
@@ -340,7 +359,7 @@ export function registerNotebookLanguageFeatures(context: vscode.ExtensionContex
     vscode.workspace.onDidChangeNotebookDocument((e) => {
       if (!isOurs(e.notebook)) return;
       const added = e.contentChanges.some((c) => c.addedCells.some((cell) => cell.kind === vscode.NotebookCellKind.Code && cell.document.languageId === 'typescript'));
-      if (added && selected.has(e.notebook)) switchLanguage(e.notebook);
+      if (added && (selected.has(e.notebook) || savedWithThisKernel(e.notebook))) switchLanguage(e.notebook);
       if (e.contentChanges.length > 0 || e.cellChanges.some((c) => c.document !== undefined)) diagnostics.schedule(e.notebook);
     }),
     // A cell whose language changes is closed and reopened as a document.
@@ -350,7 +369,8 @@ export function registerNotebookLanguageFeatures(context: vscode.ExtensionContex
       if (nb) diagnostics.schedule(nb);
     }),
     vscode.workspace.onDidOpenNotebookDocument((nb) => {
-      if (isOurs(nb)) diagnostics.schedule(nb);
+      if (savedWithThisKernel(nb)) switchLanguage(nb);
+      else if (isOurs(nb)) diagnostics.schedule(nb);
     }),
     vscode.workspace.onDidCloseNotebookDocument((nb) => {
       selected.delete(nb);
@@ -368,6 +388,9 @@ export function registerNotebookLanguageFeatures(context: vscode.ExtensionContex
       }),
     );
   }
-  for (const nb of vscode.workspace.notebookDocuments) if (isOurs(nb)) diagnostics.schedule(nb);
+  for (const nb of vscode.workspace.notebookDocuments) {
+    if (savedWithThisKernel(nb)) switchLanguage(nb);
+    else if (isOurs(nb)) diagnostics.schedule(nb);
+  }
   return vscode.Disposable.from(...disposables);
 }

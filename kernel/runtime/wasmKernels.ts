@@ -7,11 +7,12 @@
  * - Conv2DBackpropFilter: one XNNPACK convolution. The filter gradient is the correlation of the input
  *   with the output gradient, so it is a Conv2D whose "batch" is the input channels, whose "input
  *   channels" are the batch, whose filter is the output gradient and whose dilation is the stride.
- * - DepthwiseConv2dNativeBackpropInput: a depthwise convolution (XNNPACK) of the output gradient,
- *   spread out by the stride (zeros between rows/columns), with the filter rotated by 180 degrees;
- *   one depthwise convolution per channel multiplier, summed.
- * - DepthwiseConv2dNativeBackpropFilter: per filter tap, a shifted strided slice of the padded input
- *   times the output gradient, summed over batch and space (Slice/StridedSlice, Multiply, Sum).
+ * - Conv2DBackpropInput (replacing wasm's own, a direct loop several times slower): one Conv2D of the
+ *   output gradient spread out by the stride, with the filter rotated by 180 degrees.
+ * - DepthwiseConv2dNativeBackpropInput: one depthwise convolution (XNNPACK) of the spread output
+ *   gradient with the rotated filter, its multiplier columns summed afterwards.
+ * - DepthwiseConv2dNativeBackpropFilter: one depthwise convolution whose channels are the (channel,
+ *   image) pairs and whose filter is the output gradient, summed over the batch.
  * - UnsortedSegmentSum (gradient of gather): ScatterNd, which accumulates duplicates.
  * All of them are wasm kernels; no JS loop touches tensor values.
  */
@@ -169,24 +170,15 @@ export const depthwiseBackpropInputWasm = composite('DepthwiseConv2dNativeBackpr
   const padL = (kw - 1) * dw - left;
   const padB = H - 1 + top - (L - 1);
   const padR = W - 1 + left - (Lw - 1);
-  // Filter rotated by 180 degrees: [kh, kw, C, m].
-  const rot = s.run('Reverse', { x: filter }, { dims: [0, 1] });
-  const parts: TensorInfo[] = [];
-  for (let q = 0; q < m; q++) {
-    // Gradient channels c*m+q and filter column q, as a multiplier-1 depthwise convolution.
-    let g = up;
-    let f = rot;
-    if (m > 1) {
-      const g5 = s.reshape(up, [b, L, Lw, C, m]);
-      g = s.reshape(s.slice(g5, [0, 0, 0, 0, q], [b, L, Lw, C, 1]), [b, L, Lw, C]);
-      f = s.slice(rot, [0, 0, 0, q], [kh, kw, C, 1]);
-    }
-    const gp = s.padOrCrop(g, [[0, 0], [padT, padB], [padL, padR], [0, 0]]);
-    parts.push(s.run('DepthwiseConv2dNative', { x: gp, filter: f }, {
-      strides: [1, 1], pad: 'valid', dilations: [dh, dw],
-    }));
-  }
-  return parts.length === 1 ? parts[0] : s.run('AddN', parts);
+  // Filter rotated by 180 degrees, [kh, kw, C, m] read as [kh, kw, C*m, 1]: gradient channel c*m+q
+  // meets filter column (c, q), in one multiplier-1 depthwise convolution.
+  const rot = s.reshape(s.run('Reverse', { x: filter }, { dims: [0, 1] }), [kh, kw, C * m, 1]);
+  const gp = s.padOrCrop(up, [[0, 0], [padT, padB], [padL, padR], [0, 0]]);
+  const dx = s.run('DepthwiseConv2dNative', { x: gp, filter: rot }, { strides: [1, 1], pad: 'valid', dilations: [dh, dw] });
+  if (m === 1) return dx;
+  // Sum the multiplier columns of each input channel (a last-axis reduction; no rank-5 slices, which
+  // the wasm backend runs in JavaScript).
+  return s.run('Sum', { x: s.reshape(dx, [b, H, W, C, m]) }, { axis: [4], keepDims: false });
 });
 
 /**

@@ -84,9 +84,9 @@ export function forward(c: NetConfig, p: T[], x: T4): T4 {
   const q = tf.transpose(tf.reshape(tf.matMul(tf.reshape(tokens, [b * n, C]), wq), [b, n, heads, d]), [0, 2, 1, 3]);
   const red = tf.avgPool(tf.reshape(tokens, [b, h2, w2s, C]) as T4, 2, 2, 'same');
   const nr = red.shape[1] * red.shape[2];
-  const kv = tf.reshape(tf.matMul(tf.reshape(red, [b * nr, C]), wkv), [b, nr, 2, heads, d]);
-  const k = tf.transpose(tf.reshape(tf.slice(kv, [0, 0, 0, 0, 0], [b, nr, 1, heads, d]), [b, nr, heads, d]), [0, 2, 1, 3]);
-  const v = tf.transpose(tf.reshape(tf.slice(kv, [0, 0, 1, 0, 0], [b, nr, 1, heads, d]), [b, nr, heads, d]), [0, 2, 1, 3]);
+  const kv = tf.matMul(tf.reshape(red, [b * nr, C]), wkv);
+  const k = tf.transpose(tf.reshape(tf.slice(kv, [0, 0], [b * nr, C]), [b, nr, heads, d]), [0, 2, 1, 3]);
+  const v = tf.transpose(tf.reshape(tf.slice(kv, [0, C], [b * nr, C]), [b, nr, heads, d]), [0, 2, 1, 3]);
   const att = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d)));
   const o = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [b * n, C]);
   const f2o = tf.add(f2, tf.reshape(tf.matMul(o, wo), [b, h2, w2s, C])) as T4;
@@ -94,11 +94,8 @@ export function forward(c: NetConfig, p: T[], x: T4): T4 {
   const up = tf.image.resizeBilinear(f2o, [s1.shape[1], s1.shape[2]]);
   const cat = tf.concat([s1, up], 3) as T4;
   const logits = tf.depthwiseConv2d(tf.conv2d(cat, headW as T4, 1, 'valid'), headDw as T4, 1, 'same');
-  const pairSum = tf.add(
-    tf.slice(tf.reshape(logits, [b, logits.shape[1], logits.shape[2], c.outChannels, 2]), [0, 0, 0, 0, 0], [-1, -1, -1, -1, 1]),
-    tf.slice(tf.reshape(logits, [b, logits.shape[1], logits.shape[2], c.outChannels, 2]), [0, 0, 0, 0, 1], [-1, -1, -1, -1, 1]),
-  );
-  const l = tf.reshape(pairSum, [b, logits.shape[1], logits.shape[2], c.outChannels]) as T4;
+  // The two multiplier columns of each channel, summed.
+  const l = tf.sum(tf.reshape(logits, [b, logits.shape[1], logits.shape[2], c.outChannels, 2]), 4) as T4;
   return tf.image.resizeBilinear(l, [H, W]);
 }
 

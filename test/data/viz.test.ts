@@ -101,3 +101,19 @@ void test('channelMaps splits a real [h, w, 6] tensor into the six contact chann
     t.dispose();
   }
 });
+
+void test('builders take an ImageNet-normalised image tensor and undo the normalisation', async () => {
+  await tf.setBackend('cpu');
+  const img = tf.tidy(() => tf.fill([8, 8, 3], 0.2).sub(tf.tensor1d([0.485, 0.456, 0.406])).div(tf.tensor1d([0.229, 0.224, 0.225])));
+  try {
+    const out = await heatmapOutput({ image: img as tf.Tensor3D, maps: [{ name: 'Back', values: new Float32Array(64), width: 8, height: 8 }] });
+    assert.equal(out.payload.image?.width, 8);
+    const { data, info } = await sharp(out.png).raw().toBuffer({ resolveWithObject: true });
+    const o = ((16 + 100) * info.width + 100) * info.channels;
+    assert.deepEqual([...data.subarray(o, o + 3)].map((v) => Math.abs(v - 51) <= 1), [true, true, true], `expected pixel (100, 116) grey 51, got [${[...data.subarray(o, o + 3)]}]`);
+    const kp = await keypointsOutput({ image: img as tf.Tensor3D, width: 8, height: 8, keypoints: [], contacts: [] });
+    assert.equal(kp.payload.image?.height, 8);
+  } finally {
+    img.dispose();
+  }
+});

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { MIME, type ColormapName, type HeatmapPayload } from '../../protocol';
 import { colormapLut } from './colormap';
-import { encodePng, escapeXml, rgbAt, toImageRef, type ImageInput } from './image';
+import { encodePng, escapeXml, resolveImage, rgbAt, toImageRef, type ImageInput } from './image';
 import { VizOutput } from './output';
 import { mapValues, quantizeMap, type MapInput } from './quantize';
 
@@ -103,6 +103,7 @@ export async function renderHeatmapTiles(
  * @throws when a map's values do not match its width x height, or `gt` names differ from `maps`
  */
 export async function heatmapOutput(options: HeatmapOptions): Promise<VizOutput<typeof MIME.heatmap>> {
+  const image = options.image ? await resolveImage(options.image) : undefined;
   const maps = await Promise.all(options.maps.map(async (m) => ({ m, v: await mapValues(m) })));
   const gt = options.gt ? await Promise.all(options.gt.map(async (m) => ({ m, v: await mapValues(m) }))) : undefined;
   if (gt) {
@@ -112,7 +113,7 @@ export async function heatmapOutput(options: HeatmapOptions): Promise<VizOutput<
   const payload: HeatmapPayload = {
     version: 1,
     ...(options.title !== undefined ? { title: options.title } : {}),
-    ...(options.image ? { image: await toImageRef(options.image) } : {}),
+    ...(image ? { image: await toImageRef(image) } : {}),
     maps: maps.map(({ m, v }) => quantizeMap(m.name, v, m.width, m.height)),
     ...(gt ? { gt: gt.map(({ m, v }) => quantizeMap(m.name, v, m.width, m.height)) } : {}),
     colormap: options.colormap ?? 'turbo',
@@ -126,6 +127,6 @@ export async function heatmapOutput(options: HeatmapOptions): Promise<VizOutput<
     ...Array<null>(gt ? padded - maps.length : 0).fill(null),
     ...(gt ?? []).map(({ m, v }) => ({ label: `${m.name} (GT)`, values: v, width: m.width, height: m.height })),
   ];
-  const png = await renderHeatmapTiles(tiles, { image: options.image, colormap: options.colormap, opacity: options.opacity, cols, title: options.title });
+  const png = await renderHeatmapTiles(tiles, { image, colormap: options.colormap, opacity: options.opacity, cols, title: options.title });
   return new VizOutput(MIME.heatmap, payload, { 'image/png': png.toString('base64') });
 }

@@ -10,18 +10,33 @@ export interface RawImage {
   channels: 1 | 3 | 4;
 }
 
-/** An image given to a viz builder: encoded bytes (PNG/JPEG/...), an {@link ImageRef}, or raw pixels. */
-export type ImageInput = Buffer | ImageRef | RawImage;
+/** Encoded bytes (PNG/JPEG/...), an {@link ImageRef}, or raw pixels: what sharp can read directly. */
+export type StaticImage = Buffer | ImageRef | RawImage;
+
+/**
+ * An image given to a viz builder: a {@link StaticImage}, or an image tensor [h, w, 3] (or [1, h, w, 3]) whose
+ * value range is detected as {@link imageFromTensor} does (ImageNet-normalised tensors are undone).
+ */
+export type ImageInput = StaticImage | TensorLike;
+
+function isTensorImage(v: ImageInput): v is TensorLike {
+  return !Buffer.isBuffer(v) && typeof (v as TensorLike).data === 'function' && Array.isArray((v as TensorLike).shape);
+}
+
+/** Reads an image tensor's pixels; other inputs pass through. */
+export async function resolveImage(input: ImageInput): Promise<StaticImage> {
+  return isTensorImage(input) ? imageFromTensor(input) : input;
+}
 
 /** Largest side of any image embedded in an output or a PNG fallback, so saved notebooks stay small. */
 export const MAX_OUTPUT_SIDE = 512;
 
-function isImageRef(v: ImageInput): v is ImageRef {
+function isImageRef(v: StaticImage): v is ImageRef {
   return !Buffer.isBuffer(v) && typeof (v as ImageRef).data === 'string';
 }
 
 /** A sharp pipeline reading any {@link ImageInput}. */
-export function sharpOf(input: ImageInput): sharp.Sharp {
+export function sharpOf(input: StaticImage): sharp.Sharp {
   if (Buffer.isBuffer(input)) return sharp(input);
   if (isImageRef(input)) return sharp(Buffer.from(input.data, 'base64'));
   const { data, width, height, channels } = input;
@@ -41,7 +56,7 @@ export async function encodePng(data: Uint8Array, width: number, height: number,
 
 /** Decodes any image input to RGB bytes, resized to exactly width x height (stretched, as maps are). */
 export async function rgbAt(input: ImageInput, width: number, height: number): Promise<Uint8Array> {
-  const buf = await sharpOf(input).removeAlpha().resize(width, height, { fit: 'fill' }).toColourspace('srgb').raw().toBuffer();
+  const buf = await sharpOf(await resolveImage(input)).removeAlpha().resize(width, height, { fit: 'fill' }).toColourspace('srgb').raw().toBuffer();
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
@@ -53,7 +68,7 @@ export async function rgbAt(input: ImageInput, width: number, height: number): P
 export async function toImageRef(input: ImageInput, options: { format?: 'jpeg' | 'png'; maxSide?: number } = {}): Promise<ImageRef> {
   const maxSide = options.maxSide ?? MAX_OUTPUT_SIDE;
   const format = options.format ?? 'jpeg';
-  let pipe = sharpOf(input).removeAlpha().resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true });
+  let pipe = sharpOf(await resolveImage(input)).removeAlpha().resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true });
   pipe = format === 'png' ? pipe.png({ compressionLevel: 9 }) : pipe.jpeg({ quality: 85 });
   const { data, info } = await pipe.toBuffer({ resolveWithObject: true });
   return { mime: format === 'png' ? 'image/png' : 'image/jpeg', data: data.toString('base64'), width: info.width, height: info.height };

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { COCO17_NAMES, COCO17_SKELETON, CONTACT_CHANNELS, MIME, type ContactChannel, type ContactPoints, type Keypoint, type KeypointsPayload } from '../../protocol';
-import { escapeXml, MAX_OUTPUT_SIDE, sharpOf, toImageRef, type ImageInput } from './image';
+import { escapeXml, MAX_OUTPUT_SIDE, resolveImage, sharpOf, toImageRef, type ImageInput } from './image';
 import { VizOutput } from './output';
 
 /** Colour of each contact channel in every fallback image (renderers pick their own from the theme). */
@@ -102,7 +102,7 @@ export async function keypointsOutput(options: KeypointsOptions): Promise<VizOut
   const payload: KeypointsPayload = {
     version: 1,
     ...(options.title !== undefined ? { title: options.title } : {}),
-    ...(options.image ? { image: await toImageRef(options.image) } : {}),
+    ...(options.image ? { image: await toImageRef(await resolveImage(options.image)) } : {}),
     width,
     height,
     keypoints: kps,
@@ -110,8 +110,9 @@ export async function keypointsOutput(options: KeypointsOptions): Promise<VizOut
     skeleton: COCO17_SKELETON.map(([a, b]) => [a, b] as [number, number]),
     contacts,
   };
-  const base = options.image
-    ? sharpOf(options.image).removeAlpha().resize(outW, outH, { fit: 'fill' })
+  const image = options.image ? await resolveImage(options.image) : undefined;
+  const base = image
+    ? sharpOf(image).removeAlpha().resize(outW, outH, { fit: 'fill' })
     : sharp({ create: { width: outW, height: outH, channels: 3, background: '#202020' } });
   const svg = Buffer.from(keypointsSvg(outW, outH, outW / width, kps, contacts, options.title, options.scoreThreshold ?? 0.3));
   // Resize first into a buffer: sharp applies composite before resize within one pipeline.

@@ -1,9 +1,8 @@
-/**
- * Composition root: builds the services and registers everything in `context.subscriptions`.
- */
+/** Composition root: builds the services and registers everything in `context.subscriptions`. */
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { KernelController } from './controller';
+import { registerNotebookLanguageFeatures } from './language/index';
 import { NotebookKernels } from './kernels';
 import { registerStatusBar } from './statusBar';
 
@@ -19,6 +18,7 @@ export function activate(context: vscode.ExtensionContext): void {
     controller,
     registerStatusBar(kernels, controller.controller),
     registerCommands(kernels, controller, log),
+    registerNotebookLanguageFeatures(context, controller.controller),
   );
 }
 

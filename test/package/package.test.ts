@@ -49,6 +49,19 @@ before(() => {
 
 after(() => rmSync(dirname(VSIX), { recursive: true, force: true }));
 
+/** Files the manifest points at (grammars, language configurations, renderer entry). */
+function manifestFiles(): string[] {
+  const m = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    contributes?: { grammars?: { path: string }[]; languages?: { configuration?: string }[]; notebookRenderer?: { entrypoint: string }[] };
+  };
+  const paths = [
+    ...(m.contributes?.grammars ?? []).map((g) => g.path),
+    ...(m.contributes?.languages ?? []).flatMap((l) => (l.configuration ? [l.configuration] : [])),
+    ...(m.contributes?.notebookRenderer ?? []).map((r) => r.entrypoint),
+  ];
+  return paths.map((p) => `extension/${p.replace(/^\.\//, '')}`);
+}
+
 function missing(patterns: (string | RegExp)[]): string[] {
   return patterns.filter((p) => !names.some((n) => (typeof p === 'string' ? n === p : p.test(n)))).map(String);
 }
@@ -68,6 +81,7 @@ void test('the .vsix holds the bundles, renderers, wasm binaries, samples, manif
     'extension/dist/wasm/tfjs-backend-wasm-simd.wasm',
     'extension/dist/wasm/tfjs-backend-wasm-threaded-simd.wasm',
     ...samples.map((s) => `extension/samples/${s}`),
+    ...manifestFiles(),
   ];
   assert.deepEqual(missing(required), [], `missing from the .vsix; it holds:\n${names.join('\n')}`);
 });

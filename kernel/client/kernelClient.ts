@@ -184,7 +184,7 @@ export class KernelClient {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
     try {
-      const outcome = await Promise.race([client.connection.sendRequest<KernelInfo>(Methods.initialize, params), timeout, client.closedPromise]);
+      const outcome = await Promise.race([client.request<KernelInfo>(Methods.initialize, params), timeout, client.closedPromise]);
       if (outcome === 'timeout') {
         await client.kill();
         throw new KernelStartError(
@@ -201,6 +201,7 @@ export class KernelClient {
       return client;
     } catch (e) {
       if (e instanceof KernelStartError) throw e;
+      if (e instanceof KernelProcessExitedError) throw new KernelStartError(`The kernel process did not start: ${e.message.replace(/^The kernel process died: /, '')}`);
       await client.kill();
       throw new KernelStartError(`The kernel failed to initialize: ${(e as Error).message}`, client.stderr.tail());
     } finally {

@@ -39,10 +39,15 @@ export interface OutputRouterOptions {
   updateIntervalMs?: number;
 }
 
+/** Writes within one coalescing window that are sent one by one before coalescing starts. */
+const BURST_WRITES = 16;
+
 export class OutputRouter {
   private cellId: string | undefined;
   private segments: Segment[] = [];
   private lastFlush = 0;
+  private windowStart = 0;
+  private windowWrites = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private texts = new Map<StreamName, OutputText>();
   private readonly lastUpdate = new Map<string, number>();
@@ -96,8 +101,14 @@ export class OutputRouter {
     if (last && last.name === name && last.cellId === cellId) last.text += text;
     else this.segments.push({ cellId, name, text });
     const now = performance.now();
-    // A busy loop never lets a timer run: flush from the write itself once the window has passed.
-    if (now - this.lastFlush >= this.flushMs) this.flush();
+    if (now - this.windowStart >= this.flushMs) {
+      this.windowStart = now;
+      this.windowWrites = 0;
+    }
+    this.windowWrites++;
+    // Sparse writes go out at once (a busy loop may follow and block every timer); a flood of writes is
+    // coalesced, flushed from the write itself once the window has passed, or by the timer.
+    if (this.windowWrites <= BURST_WRITES || now - this.lastFlush >= this.flushMs) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flush(), this.flushMs);
     return true;
   }

@@ -1,0 +1,229 @@
+/**
+ * Interrupts and every way the kernel process can end, on real kernel processes.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CellCancelledError, KernelClient, KernelProcessExitedError, KernelRestartedError, KernelStartError, type KernelSession } from '../../kernel/client/index';
+import type { KernelInfo } from '../../kernel/protocol';
+import { displayedText, ensureKernelBuilt, kernelScript, notebookDir, recorder, run, session } from './helpers';
+
+let nb: ReturnType<typeof notebookDir>;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `code` and, once the cell has started (it prints "started"), interrupts it. */
+async function interruptAfterStart(s: KernelSession, code: string): Promise<Awaited<ReturnType<typeof run>>> {
+  const out = recorder();
+  let interrupted: Promise<void> | undefined;
+  const onStream = out.onStream;
+  out.onStream = (name, text) => {
+    onStream(name, text);
+    if (!interrupted && out.text().includes('started')) interrupted = s.interrupt();
+  };
+  const result = await s.execute({ cellId: 'interrupted', cellLabel: 'Cell 1', code: `console.log('started');\n${code}`, language: 'typescript' }, out);
+  await interrupted;
+  return { ...result, out };
+}
+
+before(async () => {
+  await ensureKernelBuilt();
+  nb = notebookDir({
+    'hangs.js': 'setInterval(() => {}, 1000);\n',
+    'not-executable': 'plain text\n',
+  });
+});
+
+after(() => nb.cleanup());
+
+describe('interrupt', () => {
+  let s: KernelSession;
+  before(async () => {
+    s = session(nb.dir, { interruptGraceMs: 10_000 });
+    await s.start();
+  });
+  after(() => s.dispose());
+
+  test('an async loop stops at its next await and the signal the cell can read is aborted', async () => {
+    await run(s, 'let steps = 0;');
+    const r = await interruptAfterStart(s, 'while (true) { steps++; await kernel.sleep(5); }');
+    assert.equal(r.status, 'interrupted');
+    assert.equal(r.error?.name, 'InterruptedError');
+    const after = await run(s, 'JSON.stringify([steps > 0, kernel.signal.aborted])');
+    assert.deepEqual(displayedText(after.out), ["'[true,false]'"]);
+  });
+
+  test('a busy synchronous loop is stopped and earlier state survives', async () => {
+    await run(s, 'const kept = 41; let spins = 0;');
+    const r = await interruptAfterStart(s, 'while (true) { spins++; }');
+    assert.equal(r.status, 'interrupted');
+    const next = await run(s, 'JSON.stringify([kept + 1, spins > 0])');
+    assert.equal(next.status, 'ok');
+    assert.deepEqual(displayedText(next.out), ["'[42,true]'"]);
+  });
+
+  test('a busy loop after an await is stopped too, and the kernel keeps working', async () => {
+    const r = await interruptAfterStart(s, 'await kernel.sleep(1);\nlet n = 0;\nwhile (true) { n++; }');
+    assert.equal(r.status, 'interrupted');
+    const next = await run(s, "const again = 'still alive'; again");
+    assert.deepEqual(displayedText(next.out), ["'still alive'"]);
+  });
+
+  test('an interrupt with no running cell does nothing', async () => {
+    await s.interrupt();
+    const r = await run(s, '1 + 1');
+    assert.deepEqual(displayedText(r.out), ['2']);
+  });
+});
+
+describe('escalation', () => {
+  test('a cell that ignores the interrupt: the kernel is restarted, the cell says state was lost, queued cells are cancelled', async () => {
+    const s = session(nb.dir, { interruptGraceMs: 800 });
+    try {
+      await run(s, 'const lost = 1;');
+      const firstPid = s.info?.pid;
+      const stubborn = interruptAfterStart(s, 'while (true) { try { await kernel.sleep(5); } catch { /* ignores interrupts */ } }');
+      const queued = assert.rejects(run(s, 'lost'), CellCancelledError);
+      await assert.rejects(stubborn, (e: unknown) => {
+        assert.ok(e instanceof KernelRestartedError);
+        assert.match(e.message, /did not stop within 0\.8 s .*restarted.*lost/s);
+        return true;
+      });
+      await queued;
+      const fresh = await run(s, 'typeof lost');
+      assert.deepEqual(displayedText(fresh.out), ["'undefined'"]);
+      assert.notEqual(s.info?.pid, firstPid);
+      assert.ok(firstPid && !alive(firstPid), 'the old kernel process is gone');
+    } finally {
+      await s.dispose();
+    }
+  });
+
+  test('restart() gives a fresh kernel', async () => {
+    const s = session(nb.dir);
+    try {
+      await run(s, 'const gone = 1;');
+      await s.restart();
+      assert.equal(s.state, 'idle');
+      const r = await run(s, 'typeof gone');
+      assert.deepEqual(displayedText(r.out), ["'undefined'"]);
+    } finally {
+      await s.dispose();
+    }
+  });
+});
+
+describe('the kernel process dies', () => {
+  test('process.exit in a cell: the cell fails with the exit code and stderr tail, queued cells are cancelled, the next run starts fresh', async () => {
+    const s = session(nb.dir);
+    const states: string[] = [];
+    s.onState((st) => states.push(st));
+    try {
+      await run(s, 'const before = 1;');
+      const dying = run(s, "require('node:fs').writeSync(2, 'native library says goodbye\\n');\nprocess.exit(3);");
+      const queued = assert.rejects(run(s, 'before'), (e: unknown) => e instanceof CellCancelledError && /kernel died/.test(e.message));
+      await assert.rejects(dying, (e: unknown) => {
+        assert.ok(e instanceof KernelProcessExitedError);
+        assert.equal(e.exitCode, 3);
+        assert.equal(e.signal, null);
+        assert.match(e.stderrTail, /native library says goodbye/);
+        assert.match(e.message, /kernel process died: it exited with code 3[\s\S]*native library says goodbye/);
+        return true;
+      });
+      await queued;
+      assert.ok(states.includes('dead'), `states: ${states.join(', ')}`);
+      const fresh = await run(s, 'typeof before');
+      assert.deepEqual(displayedText(fresh.out), ["'undefined'"]);
+    } finally {
+      await s.dispose();
+    }
+  });
+
+  test('killed by a signal mid-cell: the error carries the signal', async () => {
+    const s = session(nb.dir);
+    try {
+      await assert.rejects(run(s, "await kernel.sleep(1);\nprocess.kill(process.pid, 'SIGKILL');\nawait kernel.sleep(10000);"), (e: unknown) => {
+        assert.ok(e instanceof KernelProcessExitedError);
+        assert.equal(e.exitCode, null);
+        assert.equal(e.signal, 'SIGKILL');
+        assert.match(e.message, /killed by SIGKILL/);
+        return true;
+      });
+      const fresh = await run(s, '"fresh"');
+      assert.equal(fresh.status, 'ok');
+    } finally {
+      await s.dispose();
+    }
+  });
+
+  test('dispose waits for the process to exit and leaves no orphan', async () => {
+    const client = await KernelClient.start({ notebookDir: nb.dir, backend: 'wasm', kernelScript });
+    const pid = client.pid as number;
+    let exitCode: number | null | undefined;
+    client.onExit((e) => (exitCode = e.exitCode));
+    await client.dispose();
+    assert.equal(client.exited, true);
+    assert.equal(exitCode, 0);
+    assert.equal(alive(pid), false);
+    await assert.rejects(client.execute({ cellId: 'x', cellLabel: 'Cell 1', code: '1', language: 'typescript' }, recorder()), KernelProcessExitedError);
+  });
+});
+
+describe('start-up', () => {
+  test('a kernel that never answers fails with a clear timeout error and is killed', async () => {
+    const progress: string[] = [];
+    const started = KernelClient.start({ notebookDir: nb.dir, backend: 'wasm', kernelScript: join(nb.dir, 'hangs.js'), startTimeoutMs: 1000, onProgress: (m) => progress.push(m) });
+    await assert.rejects(started, (e: unknown) => {
+      assert.ok(e instanceof KernelStartError);
+      assert.match(e.message, /did not become ready within 1\.0 s/);
+      assert.match(e.message, /hangs\.js/);
+      return true;
+    });
+    assert.match(progress.join('\n'), /starting the kernel process/);
+  });
+
+  test('a Node path that does not exist is named in the error', async () => {
+    await assert.rejects(KernelClient.start({ notebookDir: nb.dir, backend: 'wasm', kernelScript, nodePath: '/no/such/node' }), /nodePath: no Node executable at "\/no\/such\/node"/);
+  });
+
+  test('a Node path that cannot be executed fails through the close path with the spawn error', async () => {
+    const file = join(nb.dir, 'not-executable');
+    chmodSync(file, 0o644);
+    await assert.rejects(KernelClient.start({ notebookDir: nb.dir, backend: 'wasm', kernelScript, nodePath: file }), (e: unknown) => {
+      assert.ok(e instanceof KernelStartError);
+      assert.match(e.message, /could not be started \(EACCES/);
+      return true;
+    });
+  });
+
+  test('a missing kernel bundle and a missing notebook folder are named', async () => {
+    await assert.rejects(KernelClient.start({ notebookDir: nb.dir, backend: 'wasm', kernelScript: join(nb.dir, 'missing.js') }), /kernelScript: no kernel bundle at ".*missing\.js"/);
+    await assert.rejects(KernelClient.start({ notebookDir: join(nb.dir, 'nope'), backend: 'wasm', kernelScript }), /notebookDir: expected an existing folder/);
+  });
+
+  test('a backend that does not exist fails start-up with the runtime\'s reason', async () => {
+    writeFileSync(join(nb.dir, 'marker'), '');
+    await assert.rejects(KernelClient.start({ notebookDir: nb.dir, backend: 'nonsense' as unknown as 'cpu', kernelScript }), /kernel failed to initialize: .*unknown backend "nonsense"/);
+  });
+
+  test('KernelInfo reports pid, node version, runtime and ready time', async () => {
+    const client = await KernelClient.start({ notebookDir: nb.dir, backend: 'wasm', kernelScript });
+    try {
+      const info: KernelInfo = client.info;
+      assert.equal(info.pid, client.pid);
+      assert.equal(info.nodeVersion, process.version);
+      assert.equal(info.runtime.backend, 'wasm');
+      assert.ok(info.readyMs > 0);
+    } finally {
+      await client.dispose();
+    }
+  });
+});

@@ -117,3 +117,14 @@ void test('builders take an ImageNet-normalised image tensor and undo the normal
     img.dispose();
   }
 });
+
+void test('heatmapOutput shrinks maps larger than maxMapSide for the payload, keeping the range', async () => {
+  const w = 300, h = 150;
+  const v = Float32Array.from({ length: w * h }, (_, i) => (i % w) / (w - 1));
+  const out = await heatmapOutput({ maps: [{ name: 'Hands', values: v, width: w, height: h }], maxMapSide: 100 });
+  const m = out.payload.maps[0];
+  assert.deepEqual([m.width, m.height], [100, 50]);
+  assert.ok(m.min < 0.01 && m.max > 0.99, `range [${m.min}, ${m.max}]`);
+  const small = await heatmapOutput({ maps: [{ name: 'Hands', values: new Float32Array(16), width: 4, height: 4 }] });
+  assert.deepEqual([small.payload.maps[0].width, small.payload.maps[0].height], [4, 4]);
+});

@@ -12,6 +12,7 @@ import { decodeImage } from './image';
 import type { View, ViewEnv } from './renderer';
 import { onThemeChange, readTheme } from './theme';
 import { checkHeatmap, mapValue, type DecodedMap } from './validate';
+import { savedBool, savedNumber, savedOneOf } from './memory';
 
 type PanelKind = 'pred' | 'gt' | 'diff';
 
@@ -51,15 +52,18 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
   const dimW = p.image?.width ?? maps[0].width;
   const dimH = p.image?.height ?? maps[0].height;
 
+  const saved = env.memory.load();
+  const savedChannel = maps.findIndex((m) => m.name === saved.channel);
   const state = {
-    channel: 0,
-    colormap: (p.colormap ?? 'turbo') as ColormapName,
-    opacity: p.opacity ?? 0.6,
-    showImage: p.image !== undefined,
-    showDiff: false,
+    channel: Math.max(0, savedChannel),
+    colormap: savedOneOf(saved.colormap, COLORMAPS) ?? p.colormap ?? 'turbo',
+    opacity: savedNumber(saved.opacity, 0, 1) ?? p.opacity ?? 0.6,
+    showImage: p.image !== undefined && (savedBool(saved.showImage) ?? true),
+    showDiff: savedBool(saved.showDiff) ?? false,
     // Low values fade out so the image stays readable where the map says nothing.
-    fade: true,
+    fade: savedBool(saved.fade) ?? true,
   };
+  const remember = (): void => env.memory.save({ channel: maps[state.channel].name, colormap: state.colormap, opacity: state.opacity, showImage: state.showImage, showDiff: state.showDiff, fade: state.fade });
 
   const coloured = new Map<string, HTMLCanvasElement>();
   store.defer(() => coloured.clear());
@@ -67,15 +71,15 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
 
   // ---- controls ----
   const toolbar = h('div', { className: 'al-toolbar' });
-  const channel = selectControl('Channel', maps.map((m, i) => ({ value: String(i), label: m.name })), '0', 'al-channel');
+  const channel = selectControl('Channel', maps.map((m, i) => ({ value: String(i), label: m.name })), String(state.channel), 'al-channel');
   const cmap = selectControl('Colormap', COLORMAPS.map((c) => ({ value: c, label: c })), state.colormap, 'al-colormap');
   const opacity = rangeControl('Opacity', 0, 1, 0.05, state.opacity, 'al-opacity', (v) => `${Math.round(v * 100)}%`);
   toolbar.append(channel.wrap, cmap.wrap, opacity.wrap);
-  const imageToggle = checkboxControl('Image', state.showImage, 'al-show-image');
+  const imageToggle = checkboxControl('Image', state.showImage || p.image === undefined, 'al-show-image');
   if (p.image) toolbar.append(imageToggle.wrap);
   const fadeToggle = checkboxControl('Fade low values', state.fade, 'al-fade');
   if (p.image) toolbar.append(fadeToggle.wrap);
-  const diffToggle = checkboxControl('Difference', false, 'al-show-diff');
+  const diffToggle = checkboxControl('Difference', state.showDiff, 'al-show-diff');
   if (gt.size > 0) toolbar.append(diffToggle.wrap);
 
   const panelsEl = h('div', { className: 'al-panels' });
@@ -232,27 +236,33 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
 
   store.listen(channel.select, 'change', () => {
     state.channel = Number(channel.select.value);
+    remember();
     rebuild();
   });
   store.listen(cmap.select, 'change', () => {
     state.colormap = cmap.select.value as ColormapName;
+    remember();
     draw();
   });
   store.listen(opacity.input, 'input', () => {
     state.opacity = Number(opacity.input.value);
+    remember();
     opacity.readout.textContent = `${Math.round(state.opacity * 100)}%`;
     draw();
   });
   store.listen(imageToggle.input, 'change', () => {
     state.showImage = imageToggle.input.checked;
+    remember();
     draw();
   });
   store.listen(fadeToggle.input, 'change', () => {
     state.fade = fadeToggle.input.checked;
+    remember();
     draw();
   });
   store.listen(diffToggle.input, 'change', () => {
     state.showDiff = diffToggle.input.checked;
+    remember();
     rebuild();
   });
 

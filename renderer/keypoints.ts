@@ -10,6 +10,7 @@ import { decodeImage } from './image';
 import type { View, ViewEnv } from './renderer';
 import { onThemeChange } from './theme';
 import { checkKeypoints } from './validate';
+import { savedBool, savedNumber } from './memory';
 
 type BodyPart = 'head' | 'torso' | 'left arm' | 'right arm' | 'left leg' | 'right leg';
 
@@ -78,13 +79,19 @@ export async function renderKeypoints(root: HTMLElement, payload: unknown, env: 
   const H = p.height;
   const unit = Math.max(W, H) / 100;
   const names = p.keypoints.map((_, i) => p.names[i] ?? `joint ${i}`);
-  const state = { threshold: 0, showImage: base !== undefined, focus: undefined as string | undefined };
+  const saved = env.memory.load();
+  const state = {
+    threshold: savedNumber(saved.threshold, 0, 1) ?? 0,
+    showImage: base !== undefined && (savedBool(saved.showImage) ?? true),
+    focus: typeof saved.focus === 'string' ? saved.focus : undefined,
+  };
+  const remember = (): void => env.memory.save({ threshold: state.threshold, showImage: state.showImage, focus: state.focus ?? null });
 
   // ---- controls ----
   const toolbar = h('div', { className: 'al-toolbar' });
-  const threshold = rangeControl('Min score', 0, 1, 0.05, 0, 'al-threshold', (v) => v.toFixed(2));
+  const threshold = rangeControl('Min score', 0, 1, 0.05, state.threshold, 'al-threshold', (v) => v.toFixed(2));
   toolbar.append(threshold.wrap);
-  const imageToggle = checkboxControl('Image', state.showImage, 'al-show-image');
+  const imageToggle = checkboxControl('Image', state.showImage || base === undefined, 'al-show-image');
   if (base) toolbar.append(imageToggle.wrap);
   const shownCount = h('span', { className: 'al-sub al-kp-count' });
   toolbar.append(shownCount);
@@ -209,11 +216,13 @@ export async function renderKeypoints(root: HTMLElement, payload: unknown, env: 
 
   store.listen(threshold.input, 'input', () => {
     state.threshold = Number(threshold.input.value);
+    remember();
     threshold.readout.textContent = state.threshold.toFixed(2);
     applyVisibility();
   });
   store.listen(imageToggle.input, 'change', () => {
     state.showImage = imageToggle.input.checked;
+    remember();
     drawImage();
   });
   store.listen(chips, 'click', (e) => {
@@ -221,6 +230,7 @@ export async function renderKeypoints(root: HTMLElement, payload: unknown, env: 
     if (!(b instanceof HTMLButtonElement)) return;
     const ch = b.dataset.channel;
     state.focus = state.focus === ch ? undefined : ch;
+    remember();
     applyVisibility();
   });
   // Delegated hover: one listener for every joint, so re-rendering never multiplies listeners.

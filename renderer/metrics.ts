@@ -9,6 +9,7 @@ import { checkboxControl, fmtTable, h, plotText, segmentedControl, selectControl
 import type { View, ViewEnv } from './renderer';
 import { onThemeChange, type Theme } from './theme';
 import { checkMetrics } from './validate';
+import { savedBool, savedNumber, savedOneOf } from './memory';
 
 /** KLD is a divergence (lower is better); the others are similarities (higher is better). */
 const LOWER_IS_BETTER: Record<MetricName, boolean> = { KLD: true, SIM: false, NSS: false, CC: false };
@@ -45,22 +46,26 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
   const splits = (['Seen', 'Unseen'] as const).filter((s) => p.runs.some((r) => r.results[s]));
   if (splits.length === 0) throw new Error('metrics payload: no run has Seen or Unseen results to show');
   const firstRun = Math.max(0, p.runs.findIndex((r) => r.kind === 'run'));
-  const state: MetricsState = {
-    split: splits[0],
-    metrics: new Set(p.metrics),
-    refMode: 'lines',
-    view: 'chart',
-    sortRun: firstRun,
-    sortMetric: p.metrics[0],
-    sortDir: 'none',
-    group: 'class',
-    log: false,
-  };
   const hasParts = p.runs.some((r) => Object.values(r.results).some((x) => Object.keys(x?.perPart ?? {}).length > 0));
+  const saved = env.memory.load();
+  const savedMetrics = Array.isArray(saved.metrics) ? p.metrics.filter((m) => (saved.metrics as unknown[]).includes(m)) : undefined;
+  const state: MetricsState = {
+    split: savedOneOf(saved.split, splits) ?? splits[0],
+    metrics: new Set(savedMetrics ?? p.metrics),
+    refMode: savedOneOf(saved.refMode, ['lines', 'bars', 'hidden'] as const) ?? 'lines',
+    view: savedOneOf(saved.view, ['chart', 'table'] as const) ?? 'chart',
+    sortRun: Number.isInteger(saved.sortRun) ? (savedNumber(saved.sortRun, 0, p.runs.length - 1) ?? firstRun) : firstRun,
+    sortMetric: savedOneOf(saved.sortMetric, p.metrics) ?? p.metrics[0],
+    sortDir: savedOneOf(saved.sortDir, ['none', 'asc', 'desc'] as const) ?? 'none',
+    group: hasParts ? (savedOneOf(saved.group, ['class', 'part'] as const) ?? 'class') : 'class',
+    log: savedBool(saved.log) ?? false,
+  };
+  const remember = (): void => env.memory.save({ ...state, metrics: [...state.metrics] });
   const hasRefs = p.runs.some((r) => r.kind === 'reference');
   // Controls are created before the charts exist; they redraw through this late-bound hook.
   let redraw: () => Promise<void> = () => Promise.resolve();
   const refresh = (): void => {
+    remember();
     redraw().catch((e: unknown) => console.error('Affordance Lab metrics: redraw failed', e));
   };
 
@@ -72,7 +77,7 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
   }, store);
   toolbar.append(splitCtl.wrap);
   const metricBoxes = p.metrics.map((m) => {
-    const c = checkboxControl(m, true, 'al-metric-toggle');
+    const c = checkboxControl(m, state.metrics.has(m), 'al-metric-toggle');
     c.input.dataset.metric = m;
     store.listen(c.input, 'change', () => {
       if (c.input.checked) state.metrics.add(m);
@@ -82,7 +87,7 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
     return c.wrap;
   });
   toolbar.append(h('span', { className: 'al-control' }, h('span', { text: 'Metrics' }), ...metricBoxes));
-  const sortCtl = selectControl('Sort', [{ value: 'none', label: 'as listed' }, { value: 'asc', label: 'by value ↑' }, { value: 'desc', label: 'by value ↓' }], 'none', 'al-sort');
+  const sortCtl = selectControl('Sort', [{ value: 'none', label: 'as listed' }, { value: 'asc', label: 'by value ↑' }, { value: 'desc', label: 'by value ↓' }], state.sortDir, 'al-sort');
   store.listen(sortCtl.select, 'change', () => {
     state.sortDir = sortCtl.select.value as SortDir;
     refresh();
@@ -98,13 +103,13 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
     toolbar.append(refCtl.wrap);
   }
   if (hasParts) {
-    const groupCtl = segmentedControl('Rows', ['classes', 'body parts'], 'classes', 'al-grouping', (v) => {
+    const groupCtl = segmentedControl('Rows', ['classes', 'body parts'], state.group === 'part' ? 'body parts' : 'classes', 'al-grouping', (v) => {
       state.group = v === 'body parts' ? 'part' : 'class';
       refresh();
     }, store);
     toolbar.append(groupCtl.wrap);
   }
-  const logCtl = checkboxControl('Log KLD', false, 'al-log');
+  const logCtl = checkboxControl('Log KLD', state.log, 'al-log');
   store.listen(logCtl.input, 'change', () => {
     state.log = logCtl.input.checked;
     refresh();

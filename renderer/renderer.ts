@@ -6,6 +6,7 @@
 import type { OutputItem, RendererApi, RendererContext } from 'vscode-notebook-renderer';
 import type { AffordanceMime } from '../kernel/protocol';
 import { DisposableStore, RenderCancelled, h } from './dom';
+import { viewMemory, type ViewMemory } from './memory';
 import { ensureStyles } from './styles';
 import { themeListenerCount } from './theme';
 import { PayloadError, UnsupportedVersionError } from './validate';
@@ -21,6 +22,8 @@ export interface ViewEnv {
   signal: AbortSignal;
   /** Everything the view registers here is released on dispose. */
   store: DisposableStore;
+  /** The output's saved control values. */
+  memory: ViewMemory;
 }
 
 /** A drawn output. `update` takes a new payload in place; returning false asks for a rebuild. */
@@ -64,10 +67,9 @@ export interface AffordanceRendererApi extends RendererApi {
 
 /**
  * Creates the renderer for a context (VS Code's, or the standalone one of {@link renderStandalone}).
- * The context is not needed for drawing today; it is accepted so that state and messaging can be added
- * without changing callers.
+ * The context's state keeps each output's control settings (see memory.ts).
  */
-export function createRenderer(_context: RendererContext<unknown>): AffordanceRendererApi {
+export function createRenderer(context: RendererContext<unknown>): AffordanceRendererApi {
   const outputs = new Map<string, Entry>();
 
   const disposeEntry = (id: string): void => {
@@ -125,7 +127,7 @@ export function createRenderer(_context: RendererContext<unknown>): AffordanceRe
         if (parseError) throw new PayloadError(mimeKind(item.mime), '', `the output is not valid JSON (${errorMessage(parseError)})`);
         const factory = (FACTORIES as Record<string, ViewFactory | undefined>)[item.mime];
         if (!factory) throw new Error(`no Affordance Lab view for MIME type ${JSON.stringify(item.mime)}; this renderer draws ${Object.keys(FACTORIES).join(', ')}`);
-        entry.view = await factory(root, payload, { signal: entry.abort.signal, store: entry.store });
+        entry.view = await factory(root, payload, { signal: entry.abort.signal, store: entry.store, memory: viewMemory(context, item.id) });
       } catch (e) {
         if (e instanceof RenderCancelled || entry.abort.signal.aborted) return;
         entry.failed = true;

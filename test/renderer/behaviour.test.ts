@@ -223,6 +223,44 @@ void describe('lifecycle', () => {
   });
 });
 
+void describe('control settings', () => {
+  void it('survive the output being drawn again, through the renderer state', async () => {
+    await render('mem-hm', MIMES.heatmap, await heatmapPayload({ size: 64, mapSize: 16, gt: true }));
+    await s.page.selectOption('#out-mem-hm select.al-channel', { label: 'Feet' });
+    await s.page.selectOption('#out-mem-hm select.al-colormap', 'jet');
+    await s.page.locator('#out-mem-hm input.al-show-diff').check();
+    await render('mem-mx', MIMES.metrics, metricsPayload());
+    await s.page.locator('#out-mem-mx button.al-split[data-value="Unseen"]').click();
+    await s.page.locator('#out-mem-mx button.al-viewmode[data-value="table"]').click();
+    await s.page.locator('#out-mem-mx input.al-metric-toggle[data-metric="NSS"]').uncheck();
+    // Drawn again into a fresh element, as after a webview reload.
+    await s.page.evaluate(() => {
+      window.harness.dispose('mem-hm');
+      window.harness.dispose('mem-mx');
+    });
+    await render('mem-hm', MIMES.heatmap, await heatmapPayload({ size: 64, mapSize: 16, gt: true }));
+    await render('mem-mx', MIMES.metrics, metricsPayload());
+    const hm = await s.page.evaluate(() => {
+      const root = document.querySelector('#out-mem-hm')!;
+      const sel = root.querySelector('select.al-channel') as HTMLSelectElement;
+      return {
+        channel: sel.selectedOptions[0].textContent,
+        colormap: (root.querySelector('select.al-colormap') as HTMLSelectElement).value,
+        panels: Array.from(root.querySelectorAll('canvas.al-view')).map((c) => (c as HTMLCanvasElement).dataset.kind),
+      };
+    });
+    assert.deepEqual(hm, { channel: 'Feet', colormap: 'jet', panels: ['pred', 'gt', 'diff'] });
+    assert.equal(await s.page.locator('#out-mem-mx button.al-split[data-value="Unseen"]').getAttribute('aria-pressed'), 'true');
+    assert.equal(await s.page.locator('#out-mem-mx table.al-table').count(), 1);
+    assert.equal(await s.page.locator('#out-mem-mx input.al-metric-toggle[data-metric="NSS"]').isChecked(), false);
+    assert.equal(await s.page.locator('#out-mem-mx table.al-table thead th[data-metric="NSS"]').count(), 0);
+    // Another output keeps its own defaults.
+    await render('mem-other', MIMES.heatmap, await heatmapPayload({ size: 64, mapSize: 16 }));
+    assert.equal(await s.page.locator('#out-mem-other select.al-colormap').inputValue(), 'turbo');
+    await s.page.evaluate(() => window.harness.disposeAll());
+  });
+});
+
 void describe('theme', () => {
   void it('re-colours charts and text when the theme changes', async () => {
     await render('th-mx', MIMES.metrics, metricsPayload());

@@ -128,3 +128,10 @@ void test('heatmapOutput shrinks maps larger than maxMapSide for the payload, ke
   const small = await heatmapOutput({ maps: [{ name: 'Hands', values: new Float32Array(16), width: 4, height: 4 }] });
   assert.deepEqual([small.payload.maps[0].width, small.payload.maps[0].height], [4, 4]);
 });
+
+void test('datasetOutput inlines thumbnails in the markdown fallback', async () => {
+  const image = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } }).jpeg().toBuffer();
+  const ref = { mime: 'image/jpeg' as const, data: image.toString('base64'), width: 8, height: 8 };
+  const out = await datasetOutput({ root: '/d', split: 'Seen', subset: 'trainset', classes: [{ name: 'Kick', interactive: 1, nonInteractive: 1 }], parts: [], contactMatrix: [], errors: [], thumbnails: [{ className: 'Kick', kind: 'interactive', label: 'ball/1.jpg', image: ref }] });
+  assert.ok(out.fallback['text/markdown'].includes(`![Kick interactive](data:image/jpeg;base64,${ref.data})`));
+});

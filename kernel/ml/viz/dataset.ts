@@ -27,6 +27,11 @@ export function datasetMarkdown(p: DatasetOutputInput): string {
     p.classes.forEach((c, j) => lines.push(`| ${cell(c.name)} | ${p.parts.map((_, i) => p.contactMatrix[i]?.[j] ?? 0).join(' | ')} |`));
     lines.push('');
   }
+  const thumbs = (p.thumbnails ?? []).slice(0, 12);
+  if (thumbs.length > 0) {
+    // Small JPEG thumbnails inline as data URIs, so the fallback still shows what the images look like.
+    lines.push(thumbs.map((t) => `![${cell(`${t.className} ${t.kind === 'interactive' ? 'interactive' : 'non-interactive'}`).replace(/[[\]]/g, '')}](data:${t.image.mime};base64,${t.image.data})`).join(' '), '');
+  }
   if (p.errors.length > 0) {
     lines.push(`**${p.errors.length} problem${p.errors.length === 1 ? '' : 's'} skipped:**`, '');
     for (const e of p.errors.slice(0, 50)) lines.push(`- \`${cell(e.file)}${e.line !== undefined ? `:${e.line}` : ''}\`: ${cell(e.message)}`);

@@ -79,6 +79,10 @@ const cleanNotebooks: { name: string; cells: string[] }[] = [
   { name: 'functions, classes, interfaces, enums and generic type aliases cross cells', cells: ['function twice(n: number) { return n * 2; }\nclass Box<T> { constructor(public v: T) {} }\ninterface Pt { x: number }\nenum Mode { Train, Eval }\ntype Pair<T> = [T, T];', 'const b: Box<number> = new Box(twice(2));\nconst p: Pt = { x: b.v };\nconst m: Mode = Mode.Eval;\nconst q: Pair<string> = ["a", "b"];'] },
   { name: 'an import from cell 1 is usable and typed in cell 5', cells: ["import * as tf from '@tensorflow/tfjs';", 'const a = 1;', 'const b = 2;', 'const c = 3;', 'const t: tf.Tensor2D = tf.tensor2d([[a, b], [c, 4]]);\nconst shape: number[] = t.shape;'] },
   { name: 'destructured declarations cross cells', cells: ['const { p, q: [r, s] } = { p: 1, q: ["a", true] as [string, boolean] };', 'const n: number = p;\nconst str: string = r;\nconst flag: boolean = s;'] },
+  { name: 'a let declared without a value is assigned in later cells', cells: ['let model;', 'model = 5;', 'const m: number = model;'] },
+  { name: 'a var of a top-level loop is visible later', cells: ['for (var i = 0; i < 3; i++) {}', 'const last: number = i;'] },
+  { name: 'a re-import shadows an earlier import of the same name', cells: ["import * as tf from '@tensorflow/tfjs';", "import * as tf from 'node:path';", 'const joined: string = tf.join("a", "b");'] },
+  { name: 'a function shadows an earlier const of the same name', cells: ['const f = 1;', 'function f() { return "s"; }', 'const r: string = f();'] },
   { name: 'the kernel globals display and kernel are declared', cells: ['const h = display({ a: 1 });\nh.update("x");\nawait kernel.sleep(1);\nconst aborted: boolean = kernel.signal.aborted;'] },
   { name: 'affordance-lab and Node built-ins are typed', cells: ["import { display as show, runtime } from 'affordance-lab';\nimport { readFileSync } from 'node:fs';", 'show(runtime.info());\nconst text: string = readFileSync("x", "utf8");'] },
 ];
@@ -95,6 +99,7 @@ const errorCases: { name: string; cells: string[]; cell: number; line: number; c
   { name: 'a type error uses the type of the latest declaration', cells: ['const x = 1;', 'const x = "s";', 'const k: number = x;'], cell: 2, line: 0, character: 6, code: 2322 },
   { name: 'a duplicate declaration inside one cell is still an error', cells: ['const d = 1;', 'const d = 2;\nconst d = 3;'], cell: 1, line: 0, character: 6, code: 2451 },
   { name: 'a name from a later cell is not visible earlier', cells: ['const early = late;', 'const late = 1;'], cell: 0, line: 0, character: 14, code: 2304 },
+  { name: 'an earlier syntax error stays in its own cell', cells: ['const a = 1;\nconst = ;', 'const b: number = a;'], cell: 0, line: 1, character: 6, code: 1134 },
   { name: 'a misspelt tfjs member', cells: ["import * as tf from '@tensorflow/tfjs';", '\n  tf.tensor2e([[1]]);'], cell: 1, line: 1, character: 5, code: 2551 },
 ];
 
@@ -253,9 +258,9 @@ void test('nothing is reported inside the generated text, even when a cell ends 
 });
 
 void test('top-level declarations are collected the way the session keeps them', () => {
-  const sf = ts.createSourceFile('c.ts', "import d, { e as f } from 'x';\nimport * as ns from 'y';\nconst { a, b: [c] } = o;\nlet l;\nvar v;\nfunction fn() { var inner; }\nclass K {}\ninterface I {}\ntype T = 1;\nenum E {}\nnamespace N {}\nexport const ex = 1;\n{ const blockScoped = 1; }", ts.ScriptTarget.ES2022, true);
-  const got = collectTopLevelDeclarations(sf).map((d) => `${d.name}:${d.kind}${d.keyword ? `:${d.keyword}` : ''}${d.exported ? ':exported' : ''}`);
-  assert.deepEqual(got, ['d:alias', 'f:alias', 'ns:alias', 'a:variable:const', 'c:variable:const', 'l:variable:let', 'v:variable:var', 'fn:alias', 'K:alias', 'I:alias', 'T:alias', 'E:alias', 'N:alias', 'ex:variable:const:exported']);
+  const sf = ts.createSourceFile('c.ts', "import d, { e as f } from 'x';\nimport * as ns from 'y';\nconst { a, b: [c] } = o;\nlet l;\nvar v;\nfunction fn() { var inner; }\nclass K {}\ninterface I {}\ntype T = 1;\nenum E {}\nnamespace N {}\nexport const ex = 1;\n{ const blockScoped = 1; var inBlock = 1; }\nfor (var k = 0; k < 1; k++) {}\nconst g = () => { var inArrow; };", ts.ScriptTarget.ES2022, true);
+  const got = collectTopLevelDeclarations(sf).map((d) => `${d.name}:${d.kind}${d.keyword ? `:${d.keyword}` : ''}${d.exported ? ':exported' : ''}${d.untyped ? ':untyped' : ''}`);
+  assert.deepEqual(got, ['d:alias', 'f:alias', 'ns:alias', 'a:variable:const', 'c:variable:const', 'l:variable:let:untyped', 'v:variable:var:untyped', 'fn:alias', 'K:alias', 'I:alias', 'T:alias', 'E:alias', 'N:alias', 'ex:variable:const:exported', 'inBlock:variable:var', 'k:variable:var', 'g:variable:const']);
 });
 
 // --- bad input ------------------------------------------------------------------------------------------

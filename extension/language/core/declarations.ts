@@ -20,6 +20,11 @@ export interface TopLevelDeclaration {
   readonly end: number;
   /** Declared with an `export` modifier in the cell itself (then the cell already exports it). */
   readonly exported: boolean;
+  /**
+   * A variable declared without a type and without a value (`let x;`): its type evolves with the
+   * assignments of later cells, which TypeScript cannot follow across modules, so later cells see `any`.
+   */
+  readonly untyped?: boolean;
 }
 
 function hasExportModifier(node: ts.Node): boolean {
@@ -43,20 +48,33 @@ function bindingNames(name: ts.BindingName, out: ts.Identifier[]): void {
  */
 export function collectTopLevelDeclarations(sourceFile: ts.SourceFile): TopLevelDeclaration[] {
   const found: TopLevelDeclaration[] = [];
-  const add = (id: ts.Identifier, kind: DeclarationKind, exported: boolean, keyword?: 'const' | 'let' | 'var'): void => {
-    found.push({ name: id.text, kind, keyword, start: id.getStart(sourceFile), end: id.getEnd(), exported });
+  const add = (id: ts.Identifier, kind: DeclarationKind, exported: boolean, keyword?: 'const' | 'let' | 'var', untyped?: boolean): void => {
+    found.push({ name: id.text, kind, keyword, start: id.getStart(sourceFile), end: id.getEnd(), exported, ...(untyped ? { untyped } : {}) });
+  };
+  const addVariables = (list: ts.VariableDeclarationList, exported: boolean): void => {
+    const flags = list.flags;
+    // `using` declarations are block-scoped constants as far as later cells are concerned.
+    const keyword = flags & (ts.NodeFlags.Const | ts.NodeFlags.Using | ts.NodeFlags.AwaitUsing) ? 'const' : flags & ts.NodeFlags.Let ? 'let' : 'var';
+    for (const decl of list.declarations) {
+      const ids: ts.Identifier[] = [];
+      bindingNames(decl.name, ids);
+      const untyped = ts.isIdentifier(decl.name) && !decl.type && !decl.initializer;
+      for (const id of ids) add(id, 'variable', exported, keyword, untyped);
+    }
+  };
+  /** `var` inside top-level blocks and loops belongs to the session too (not inside functions or classes). */
+  const hoistedVars = (node: ts.Node): void => {
+    if (ts.isFunctionLike(node) || ts.isClassLike(node)) return;
+    if (ts.isVariableDeclarationList(node)) {
+      if (!(node.flags & ts.NodeFlags.BlockScoped)) addVariables(node, false);
+      return;
+    }
+    ts.forEachChild(node, hoistedVars);
   };
   for (const statement of sourceFile.statements) {
     const exported = hasExportModifier(statement);
     if (ts.isVariableStatement(statement)) {
-      const flags = statement.declarationList.flags;
-      // `using` declarations are block-scoped constants as far as later cells are concerned.
-      const keyword = flags & (ts.NodeFlags.Const | ts.NodeFlags.Using | ts.NodeFlags.AwaitUsing) ? 'const' : flags & ts.NodeFlags.Let ? 'let' : 'var';
-      for (const decl of statement.declarationList.declarations) {
-        const ids: ts.Identifier[] = [];
-        bindingNames(decl.name, ids);
-        for (const id of ids) add(id, 'variable', exported, keyword);
-      }
+      addVariables(statement.declarationList, exported);
     } else if (
       (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) || ts.isEnumDeclaration(statement) || ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement)) &&
       statement.name
@@ -72,6 +90,8 @@ export function collectTopLevelDeclarations(sourceFile: ts.SourceFile): TopLevel
       else if (bindings) for (const el of bindings.elements) add(el.name, 'alias', false);
     } else if (ts.isImportEqualsDeclaration(statement)) {
       add(statement.name, 'alias', exported);
+    } else if (!ts.isExpressionStatement(statement) && !ts.isExportDeclaration(statement) && !ts.isExportAssignment(statement)) {
+      hoistedVars(statement);
     }
   }
   return found;

@@ -456,7 +456,8 @@ export class NotebookLanguageService {
         if (decl.kind === 'variable') {
           const head = `declare ${decl.keyword ?? 'let'} `;
           generated.push({ start: prelude.length + head.length, end: prelude.length + head.length + name.length, name, cellId: from.id });
-          prelude += `${head}${name}: typeof import('${from.specifier}').${name};\n`;
+          const type = decl.untyped ? 'any' : `typeof import('${from.specifier}').${name}`;
+          prelude += `${head}${name}: ${type};\n`;
         } else {
           const list = imports.get(from) ?? [];
           list.push(name);

@@ -13,7 +13,7 @@ const MAX_OUTPUT = 5000;
 let s: KernelSession;
 let nb: ReturnType<typeof notebookDir>;
 
-before(async () => {
+void before(async () => {
   await ensureKernelBuilt();
   nb = notebookDir({
     'node_modules/esm-only/package.json': JSON.stringify({ name: 'esm-only', type: 'module', exports: { '.': { import: './index.js' } } }),
@@ -26,7 +26,7 @@ before(async () => {
   await s.start();
 });
 
-after(async () => {
+void after(async () => {
   await s.dispose();
   nb.cleanup();
 });
@@ -43,19 +43,19 @@ async function value(code: string): Promise<string> {
   return shown[0];
 }
 
-describe('state across cells', () => {
-  test('top-level const, let, var, function, class and destructuring stay visible to later cells', async () => {
+void describe('state across cells', () => {
+  void test('top-level const, let, var, function, class and destructuring stay visible to later cells', async () => {
     await ok('const c1 = 1; let l1 = 2; var v1 = 3;\nfunction f1(x: number): number { return x * 10 }\nclass K1 { k = 5 }\nconst { d1, e1: [e2] } = { d1: 4, e1: [6] };');
     assert.equal(await value('JSON.stringify([c1, l1, v1, f1(1), new K1().k, d1, e2])'), "'[1,2,3,10,5,4,6]'");
   });
 
-  test('running a cell again re-declares its const, let and class without an error', async () => {
+  void test('running a cell again re-declares its const, let and class without an error', async () => {
     const code = 'const again = Math.random(); let again2 = 1; class Again {}\nagain2';
     await ok(code);
     assert.equal(await value(code), '1');
   });
 
-  test('a declaration repeated inside one cell is still an error, located in the cell', async () => {
+  void test('a declaration repeated inside one cell is still an error, located in the cell', async () => {
     const r = await run(s, 'const dup = 1;\nconst dup = 2;', 'Cell 7');
     assert.equal(r.status, 'error');
     assert.equal(r.error?.name, 'SyntaxError');
@@ -63,11 +63,11 @@ describe('state across cells', () => {
     assert.match(r.error?.stack ?? '', /at Cell 7:2:7/);
   });
 
-  test('top-level await works, also inside loops, and the last expression is displayed', async () => {
+  void test('top-level await works, also inside loops, and the last expression is displayed', async () => {
     assert.equal(await value('let total = 0;\nfor (let i = 0; i < 3; i++) { total += await Promise.resolve(i); await new Promise((r) => setTimeout(r, 1)); }\ntotal'), '3');
   });
 
-  test('the value of a final expression is shown; undefined, declarations and display handles show nothing', async () => {
+  void test('the value of a final expression is shown; undefined, declarations and display handles show nothing', async () => {
     assert.equal(await value("'text'"), "'text'");
     assert.deepEqual(displayedText((await ok('undefined')).out), []);
     assert.deepEqual(displayedText((await ok('const nothing = 1;')).out), []);
@@ -75,35 +75,35 @@ describe('state across cells', () => {
   });
 });
 
-describe('imports', () => {
-  test('an ES-module-only package and a CommonJS package resolve from the notebook folder', async () => {
+void describe('imports', () => {
+  void test('an ES-module-only package and a CommonJS package resolve from the notebook folder', async () => {
     const shown = await value("import answer, { greet } from 'esm-only';\nimport cjs, { add } from 'plain-cjs';\nimport * as ns from 'plain-cjs';\n[greet('x'), answer, add(1, 2), cjs.kind, ns.kind]");
     assert.equal(shown, "[ 'hello x', 42, 3, 'cjs', 'cjs' ]");
   });
 
-  test('imports stay visible to later cells, and dynamic import() goes through the same resolver', async () => {
+  void test('imports stay visible to later cells, and dynamic import() goes through the same resolver', async () => {
     assert.equal(await value("const dyn = await import('esm-only');\n[greet('later'), dyn.default]"), "[ 'hello later', 42 ]");
   });
 
-  test('a relative import of a local .ts file works (its own imports resolved by the kernel)', async () => {
+  void test('a relative import of a local .ts file works (its own imports resolved by the kernel)', async () => {
     assert.equal(await value("import { sum } from './lib/helpers';\nsum({ a: 2, b: 40 })"), '42');
   });
 
-  test("'@tensorflow/tfjs' is the kernel's own tfjs instance", async () => {
+  void test("'@tensorflow/tfjs' is the kernel's own tfjs instance", async () => {
     const info = await s.runtimeInfo();
     const shown = await value("import * as tf from '@tensorflow/tfjs';\nimport { runtime } from 'affordance-lab';\nconst t = tf.tensor([1, 2, 3]);\nconst same = [tf.getBackend(), t instanceof runtime.tf.Tensor, runtime.tf === (await import('@tensorflow/tfjs-core'))];\nt.dispose();\nsame");
     assert.equal(shown, `[ '${info.backend}', true, true ]`);
   });
 
-  test('a package that does not exist gives an error naming it and where it was searched', async () => {
+  void test('a package that does not exist gives an error naming it and where it was searched', async () => {
     const r = await run(s, "import { x } from 'no-such-package-anywhere';");
     assert.equal(r.status, 'error');
     assert.match(r.error?.message ?? '', /Cannot find module 'no-such-package-anywhere' \(searched from .*al-kernel-test-/);
   });
 });
 
-describe('errors', () => {
-  test('the stack points at the cell line and column, with no kernel frames', async () => {
+void describe('errors', () => {
+  void test('the stack points at the cell line and column, with no kernel frames', async () => {
     const r = await run(s, "const before = 1;\nfunction inner(): never {\n  throw new TypeError('bad value');\n}\ninner();", 'Cell 12');
     assert.equal(r.status, 'error');
     assert.equal(r.error?.name, 'TypeError');
@@ -113,27 +113,27 @@ describe('errors', () => {
     assert.doesNotMatch(stack, /kernel\.js|node:inspector|node:internal/);
   });
 
-  test('an error after an await is mapped as well', async () => {
+  void test('an error after an await is mapped as well', async () => {
     const r = await run(s, "await Promise.resolve();\n\nnull.boom;", 'Cell 13');
     assert.equal(r.status, 'error');
     assert.match(r.error?.stack ?? '', /at Cell 13:3:6/);
   });
 
-  test('frames in a local .ts file point at its own lines', async () => {
+  void test('frames in a local .ts file point at its own lines', async () => {
     const r = await run(s, "import { fail } from './lib/helpers';\nfail();", 'Cell 14');
     assert.equal(r.status, 'error');
     assert.match(r.error?.stack ?? '', /helpers\.ts:5:9\)[\s\S]*at Cell 14:2:1/);
   });
 });
 
-describe('output', () => {
-  test('stdout, stderr and displays arrive in the order they happened', async () => {
+void describe('output', () => {
+  void test('stdout, stderr and displays arrive in the order they happened', async () => {
     const r = await ok("process.stdout.write('a');\nconsole.error('b');\ndisplay('shown');\nconsole.log('c');\nconsole.info('d');\nconsole.warn('e');");
     const compact = r.out.events.map((e: OutputEvent) => (e.kind === 'stream' ? `${e.name}:${e.text}` : e.kind === 'display' ? `display:${String(e.bundle['text/plain'])}` : 'clear'));
     assert.deepEqual(compact, ['stdout:a', 'stderr:b\n', 'display:shown', 'stdout:c\nd\n', 'stderr:e\n']);
   });
 
-  test('display handles update in place and clear; the last update arrives before the result', async () => {
+  void test('display handles update in place and clear; the last update arrives before the result', async () => {
     const r = await ok("const h = display({ step: 0 });\nfor (let i = 1; i <= 50; i++) h.update({ step: i });\nconst g = display('temporary');\ng.clear();");
     const displays = r.out.events.filter((e): e is Extract<OutputEvent, { kind: 'display' }> => e.kind === 'display');
     const first = displays[0];
@@ -146,21 +146,21 @@ describe('output', () => {
     assert.notEqual(cleared.displayId, first.displayId);
   });
 
-  test('rich values display their own MIME bundle', async () => {
+  void test('rich values display their own MIME bundle', async () => {
     const r = await ok("kernel.mime({ 'text/markdown': '**bold**', 'text/plain': 'bold' })");
     const d = r.out.events.find((e) => e.kind === 'display');
     assert.ok(d && d.kind === 'display');
     assert.deepEqual(d.bundle, { 'text/markdown': '**bold**', 'text/plain': 'bold' });
   });
 
-  test('carriage-return progress shows only its final state', async () => {
+  void test('carriage-return progress shows only its final state', async () => {
     const r = await ok("for (let i = 0; i <= 100; i += 25) process.stdout.write(`\\rprogress ${i}%`);\nprocess.stdout.write('\\n');");
     const shown = new OutputText(MAX_OUTPUT);
     shown.append(r.out.text('stdout'));
     assert.equal(shown.text, 'progress 100%\n');
   });
 
-  test('very large output is cut by the kernel and shown with a notice', async () => {
+  void test('very large output is cut by the kernel and shown with a notice', async () => {
     const r = await ok("for (let i = 0; i < 5000; i++) console.log('line ' + i);");
     const raw = r.out.text('stdout');
     assert.ok(raw.length < 3 * MAX_OUTPUT, `the kernel sent ${raw.length} characters`);
@@ -171,8 +171,8 @@ describe('output', () => {
   });
 });
 
-describe('process', () => {
-  test('the kernel opens no listening network port', async () => {
+void describe('process', () => {
+  void test('the kernel opens no listening network port', async () => {
     const pid = s.info?.pid;
     assert.ok(pid, 'kernel pid');
     const inodes = new Set<string>();

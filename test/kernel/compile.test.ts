@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileCell, mapPosition, CellCompileError } from '../../kernel/session/compile';
 
-test('imports become awaited importer calls declared with const', async () => {
+void test('imports become awaited importer calls declared with const', async () => {
   const c = await compileCell(`import d, { a as b, c } from 'm';\nimport * as ns from 'n';\nimport 'side';\nimport e, * as all from 'o';`, 'typescript', 'Cell 1', 'cell-1');
   assert.match(c.code, /const \{ default: d, a: b, c \} = await __k\.w\(__k\.import\("m"\)\);/);
   assert.match(c.code, /const ns = await __k\.w\(__k\.import\("n"\)\);/);
@@ -10,13 +10,13 @@ test('imports become awaited importer calls declared with const', async () => {
   assert.match(c.code, /const all = await __k\.w\(__k\.import\("o"\)\), e = all\.default;/);
 });
 
-test('type-only imports disappear, value imports unused in the cell stay for later cells', async () => {
+void test('type-only imports disappear, value imports unused in the cell stay for later cells', async () => {
   const c = await compileCell(`import type { T } from 'types';\nimport { later } from 'm';\nlet x: T;`, 'typescript', 'Cell 1', 'cell-1');
   assert.doesNotMatch(c.code, /types/);
   assert.match(c.code, /const \{ later \} = /);
 });
 
-test('every await races the abort signal, dynamic import and import.meta are the kernel\'s', async () => {
+void test('every await races the abort signal, dynamic import and import.meta are the kernel\'s', async () => {
   const c = await compileCell(`async function f() { return await g(); }\nfor (const x of [1]) await f();\nconst m = await import('x');\nimport.meta.url`, 'typescript', 'Cell 1', 'cell-1');
   assert.match(c.code, /return await __k\.w\(g\(\)\)/);
   assert.match(c.code, /await __k\.w\(f\(\)\)/);
@@ -24,12 +24,12 @@ test('every await races the abort signal, dynamic import and import.meta are the
   assert.match(c.code, /__k\.last\(\(__k\.meta\.url\)\)/);
 });
 
-test('only a final expression statement is displayed', async () => {
+void test('only a final expression statement is displayed', async () => {
   assert.match((await compileCell('let a = 1;\na + 1', 'typescript', 'C', 'c')).code, /__k\.last\(\(a \+ 1\)\)/);
   assert.doesNotMatch((await compileCell('let a = 1;', 'typescript', 'C', 'c')).code, /__k\.last/);
 });
 
-test('the composed source map leads back to the cell\'s own line and column', async () => {
+void test('the composed source map leads back to the cell\'s own line and column', async () => {
   const src = `import { x } from 'm';\nconst n: number = 1;\n\n   throw new Error('here');`;
   const c = await compileCell(src, 'typescript', 'Cell 4', 'cell-4');
   const lines = c.code.split('\n');
@@ -38,7 +38,7 @@ test('the composed source map leads back to the cell\'s own line and column', as
   assert.deepEqual(mapPosition(c.traceMap(), line, column), { line: 4, column: 10 });
 });
 
-test('a declaration repeated inside one cell is a syntax error at the cell\'s line and column', async () => {
+void test('a declaration repeated inside one cell is a syntax error at the cell\'s line and column', async () => {
   await assert.rejects(compileCell('const q = 1;\nconst q = 2;', 'typescript', 'Cell 2', 'c'), (e: unknown) => {
     assert.ok(e instanceof CellCompileError);
     assert.match(e.message, /"q" has already been declared/);
@@ -49,6 +49,6 @@ test('a declaration repeated inside one cell is a syntax error at the cell\'s li
   });
 });
 
-test('a syntax error in JavaScript cells is located too', async () => {
+void test('a syntax error in JavaScript cells is located too', async () => {
   await assert.rejects(compileCell('let ok = 1;\nfoo(', 'javascript', 'Cell 9', 'c'), /Unexpected end of file/);
 });

@@ -34,7 +34,7 @@ async function interruptAfterStart(s: KernelSession, code: string): Promise<Awai
   return { ...result, out };
 }
 
-before(async () => {
+void before(async () => {
   await ensureKernelBuilt();
   nb = notebookDir({
     'hangs.js': 'setInterval(() => {}, 1000);\n',
@@ -42,17 +42,17 @@ before(async () => {
   });
 });
 
-after(() => nb.cleanup());
+void after(() => nb.cleanup());
 
-describe('interrupt', () => {
+void describe('interrupt', () => {
   let s: KernelSession;
-  before(async () => {
+  void before(async () => {
     s = session(nb.dir, { interruptGraceMs: 10_000 });
     await s.start();
   });
-  after(() => s.dispose());
+  void after(() => s.dispose());
 
-  test('an async loop stops at its next await and the signal the cell can read is aborted', async () => {
+  void test('an async loop stops at its next await and the signal the cell can read is aborted', async () => {
     await run(s, 'let steps = 0;');
     const r = await interruptAfterStart(s, 'while (true) { steps++; await kernel.sleep(5); }');
     assert.equal(r.status, 'interrupted');
@@ -61,7 +61,7 @@ describe('interrupt', () => {
     assert.deepEqual(displayedText(after.out), ["'[true,false]'"]);
   });
 
-  test('a busy synchronous loop is stopped and earlier state survives', async () => {
+  void test('a busy synchronous loop is stopped and earlier state survives', async () => {
     await run(s, 'const kept = 41; let spins = 0;');
     const r = await interruptAfterStart(s, 'while (true) { spins++; }');
     assert.equal(r.status, 'interrupted');
@@ -70,22 +70,22 @@ describe('interrupt', () => {
     assert.deepEqual(displayedText(next.out), ["'[42,true]'"]);
   });
 
-  test('a busy loop after an await is stopped too, and the kernel keeps working', async () => {
+  void test('a busy loop after an await is stopped too, and the kernel keeps working', async () => {
     const r = await interruptAfterStart(s, 'await kernel.sleep(1);\nlet n = 0;\nwhile (true) { n++; }');
     assert.equal(r.status, 'interrupted');
     const next = await run(s, "const again = 'still alive'; again");
     assert.deepEqual(displayedText(next.out), ["'still alive'"]);
   });
 
-  test('an interrupt with no running cell does nothing', async () => {
+  void test('an interrupt with no running cell does nothing', async () => {
     await s.interrupt();
     const r = await run(s, '1 + 1');
     assert.deepEqual(displayedText(r.out), ['2']);
   });
 });
 
-describe('escalation', () => {
-  test('a cell that ignores the interrupt: the kernel is restarted, the cell says state was lost, queued cells are cancelled', async () => {
+void describe('escalation', () => {
+  void test('a cell that ignores the interrupt: the kernel is restarted, the cell says state was lost, queued cells are cancelled', async () => {
     const s = session(nb.dir, { interruptGraceMs: 800 });
     try {
       await run(s, 'const lost = 1;');
@@ -107,7 +107,7 @@ describe('escalation', () => {
     }
   });
 
-  test('restart() gives a fresh kernel', async () => {
+  void test('restart() gives a fresh kernel', async () => {
     const s = session(nb.dir);
     try {
       await run(s, 'const gone = 1;');
@@ -121,8 +121,8 @@ describe('escalation', () => {
   });
 });
 
-describe('the kernel process dies', () => {
-  test('process.exit in a cell: the cell fails with the exit code and stderr tail, queued cells are cancelled, the next run starts fresh', async () => {
+void describe('the kernel process dies', () => {
+  void test('process.exit in a cell: the cell fails with the exit code and stderr tail, queued cells are cancelled, the next run starts fresh', async () => {
     const s = session(nb.dir);
     const states: string[] = [];
     s.onState((st) => states.push(st));
@@ -147,7 +147,7 @@ describe('the kernel process dies', () => {
     }
   });
 
-  test('killed by a signal mid-cell: the error carries the signal', async () => {
+  void test('killed by a signal mid-cell: the error carries the signal', async () => {
     const s = session(nb.dir);
     try {
       await assert.rejects(run(s, "await kernel.sleep(1);\nprocess.kill(process.pid, 'SIGKILL');\nawait kernel.sleep(10000);"), (e: unknown) => {
@@ -164,7 +164,7 @@ describe('the kernel process dies', () => {
     }
   });
 
-  test('dispose waits for the process to exit and leaves no orphan', async () => {
+  void test('dispose waits for the process to exit and leaves no orphan', async () => {
     const client = await KernelClient.start({ notebookDir: nb.dir, backend: 'wasm', kernelScript });
     const pid = client.pid as number;
     let exitCode: number | null | undefined;
@@ -177,8 +177,8 @@ describe('the kernel process dies', () => {
   });
 });
 
-describe('start-up', () => {
-  test('a kernel that never answers fails with a clear timeout error and is killed', async () => {
+void describe('start-up', () => {
+  void test('a kernel that never answers fails with a clear timeout error and is killed', async () => {
     const progress: string[] = [];
     const started = KernelClient.start({ notebookDir: nb.dir, backend: 'wasm', kernelScript: join(nb.dir, 'hangs.js'), startTimeoutMs: 1000, onProgress: (m) => progress.push(m) });
     await assert.rejects(started, (e: unknown) => {
@@ -190,11 +190,11 @@ describe('start-up', () => {
     assert.match(progress.join('\n'), /starting the kernel process/);
   });
 
-  test('a Node path that does not exist is named in the error', async () => {
+  void test('a Node path that does not exist is named in the error', async () => {
     await assert.rejects(KernelClient.start({ notebookDir: nb.dir, backend: 'wasm', kernelScript, nodePath: '/no/such/node' }), /nodePath: no Node executable at "\/no\/such\/node"/);
   });
 
-  test('a Node path that cannot be executed fails through the close path with the spawn error', async () => {
+  void test('a Node path that cannot be executed fails through the close path with the spawn error', async () => {
     const file = join(nb.dir, 'not-executable');
     chmodSync(file, 0o644);
     await assert.rejects(KernelClient.start({ notebookDir: nb.dir, backend: 'wasm', kernelScript, nodePath: file }), (e: unknown) => {
@@ -204,17 +204,17 @@ describe('start-up', () => {
     });
   });
 
-  test('a missing kernel bundle and a missing notebook folder are named', async () => {
+  void test('a missing kernel bundle and a missing notebook folder are named', async () => {
     await assert.rejects(KernelClient.start({ notebookDir: nb.dir, backend: 'wasm', kernelScript: join(nb.dir, 'missing.js') }), /kernelScript: no kernel bundle at ".*missing\.js"/);
     await assert.rejects(KernelClient.start({ notebookDir: join(nb.dir, 'nope'), backend: 'wasm', kernelScript }), /notebookDir: expected an existing folder/);
   });
 
-  test('a backend that does not exist fails start-up with the runtime\'s reason', async () => {
+  void test('a backend that does not exist fails start-up with the runtime\'s reason', async () => {
     writeFileSync(join(nb.dir, 'marker'), '');
     await assert.rejects(KernelClient.start({ notebookDir: nb.dir, backend: 'nonsense' as unknown as 'cpu', kernelScript }), /kernel failed to initialize: .*unknown backend "nonsense"/);
   });
 
-  test('KernelInfo reports pid, node version, runtime and ready time', async () => {
+  void test('KernelInfo reports pid, node version, runtime and ready time', async () => {
     const client = await KernelClient.start({ notebookDir: nb.dir, backend: 'wasm', kernelScript });
     try {
       const info: KernelInfo = client.info;

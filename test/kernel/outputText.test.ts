@@ -2,27 +2,27 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OutputText } from '../../kernel/client/outputText';
 
-test('a carriage return replaces the current line, as a terminal shows it', () => {
+void test('a carriage return replaces the current line, as a terminal shows it', () => {
   const o = new OutputText(1000);
   o.append('step 1/3\rstep 2/3\rstep 3/3\ndone\n');
   assert.equal(o.text, 'step 3/3\ndone\n');
 });
 
-test('\\r\\n is a plain line end, also when split across chunks', () => {
+void test('\\r\\n is a plain line end, also when split across chunks', () => {
   const o = new OutputText(1000);
   o.append('a\r');
   o.append('\nb');
   assert.equal(o.text, 'a\nb');
 });
 
-test('progress written in many chunks keeps only the last state of the line', () => {
+void test('progress written in many chunks keeps only the last state of the line', () => {
   const o = new OutputText(1000);
   o.append('head\n');
   for (let i = 0; i <= 100; i += 10) o.append(`\r${i}%`);
   assert.equal(o.text, 'head\n100%');
 });
 
-test('text beyond the limit is cut with a visible notice and later text is dropped', () => {
+void test('text beyond the limit is cut with a visible notice and later text is dropped', () => {
   const o = new OutputText(10);
   o.append('0123456');
   assert.equal(o.truncated, false);
@@ -33,14 +33,14 @@ test('text beyond the limit is cut with a visible notice and later text is dropp
   assert.doesNotMatch(o.text, /XYZ|abc/);
 });
 
-test('overwritten progress does not count against the limit', () => {
+void test('overwritten progress does not count against the limit', () => {
   const o = new OutputText(20);
   for (let i = 0; i < 1000; i++) o.append(`\rstep ${i}`);
   assert.equal(o.truncated, false);
   assert.equal(o.text, 'step 999');
 });
 
-test('a limit that is not a positive number is rejected with the value', () => {
+void test('a limit that is not a positive number is rejected with the value', () => {
   assert.throws(() => new OutputText(0), /maxChars: expected a positive number, got 0/);
   assert.throws(() => new OutputText(Number.NaN), /got NaN/);
 });

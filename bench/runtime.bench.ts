@@ -5,7 +5,8 @@
  * runtime.conv_gflops_<backend>       3x3 conv, 8x56x56x64 -> 64, 'same'
  * runtime.train_step_ms_<backend>     one training step of the net in test/runtime/nets.ts
  * runtime.train_speedup_wasm_vs_cpu   cpu step time / wasm step time
- * runtime.backends_found              backends the chain could load here, and why the others were not
+ * *_cputime, train_step_cpu_ms_*      the same from this process's CPU time, steady on a shared machine
+ * runtime.backends_found              backends that load here; runtime.backends_skipped: why the others do not
  *
  * The cpu backend takes seconds per step, so it is measured over fewer repetitions.
  * Env RUNTIME_BENCH_NATIVE=<folder> adds a folder searched for tfjs-node(-gpu) and webgpu.
@@ -23,29 +24,40 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Median milliseconds of `reps` runs after `warm` warm-up runs; fn must wait for its result. */
-function timeIt(fn: () => void, warm: number, reps: number): number {
-  for (let i = 0; i < warm; i++) fn();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
+interface Timing {
+  /** Median wall-clock milliseconds. */
+  wall: number;
+  /** Median CPU milliseconds of this process (user + system): robust when other processes share the cores. */
+  cpu: number;
 }
 
-async function convGflops(backend: string, reps: number): Promise<number> {
+/** Median times of `reps` runs after `warm` warm-up runs; fn must wait for its result. */
+function timeIt(fn: () => void, warm: number, reps: number): Timing {
+  for (let i = 0; i < warm; i++) fn();
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    fn();
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  return { wall: median(wall), cpu: median(cpu) };
+}
+
+async function convGflops(backend: string, reps: number): Promise<Timing> {
   await tf.setBackend(backend);
   const x = tf.randomNormal([8, 56, 56, 64], 0, 1, 'float32', 1) as tfc.Tensor4D;
   const w = tf.randomNormal([3, 3, 64, 64], 0, 0.1, 'float32', 2) as tfc.Tensor4D;
   // The tidy callback returns nothing: tidy would otherwise walk the returned values looking for tensors.
-  const ms = timeIt(() => tf.tidy(() => void tf.conv2d(x, w, 1, 'same').dataSync()), 1, reps);
+  const t = timeIt(() => tf.tidy(() => void tf.conv2d(x, w, 1, 'same').dataSync()), 1, reps);
   tf.dispose([x, w]);
-  return CONV_FLOPS / (ms * 1e6);
+  return { wall: CONV_FLOPS / (t.wall * 1e6), cpu: CONV_FLOPS / (t.cpu * 1e6) };
 }
 
-async function trainStepMs(backend: string, warm: number, reps: number): Promise<number> {
+async function trainStepMs(backend: string, warm: number, reps: number): Promise<Timing> {
   await tf.setBackend(backend);
   const init = makeParams(SMALL_NET, 1);
   const vars = init.map((t) => tf.variable(t));
@@ -57,50 +69,55 @@ async function trainStepMs(backend: string, warm: number, reps: number): Promise
     loss?.dataSync();
     loss?.dispose();
   };
-  const ms = timeIt(step, warm, reps);
+  const t = timeIt(step, warm, reps);
   opt.dispose();
   tf.dispose([...vars, x, y]);
-  return ms;
+  return t;
 }
 
 async function main(): Promise<void> {
   const t0 = performance.now();
   const native = process.env.RUNTIME_BENCH_NATIVE;
   const info = await initRuntime({ backend: 'auto', notebookDir: process.cwd(), nativeModulesPath: native });
-  const found = [info.backend];
-  // The chain stops at the first backend that loads; look for the GPU/native ones the chain passed over too.
-  const extra: string[] = [];
-  if (info.backend !== 'wasm') extra.push('wasm');
+  // The chain stops at the first backend that loads; look for the GPU/native ones it passed over too.
+  const found = new Set<string>([info.backend]);
   for (const b of ['webgpu', 'tensorflow'] as const) {
-    if (b === info.backend) continue;
+    if (found.has(b)) continue;
     try {
       await initBackendChain({ backend: b, notebookDir: process.cwd(), nativeModulesPath: native });
-      extra.push(b);
+      found.add(b);
     } catch {
-      // not on this machine; the reason is in info.skipped
+      // not on this machine; the chain's reason is in info.skipped
     }
   }
-  found.push(...extra.filter((b) => b !== 'wasm'));
-  const notes = info.skipped.map((s) => `${s.backend}: ${s.reason}`).join(' | ');
-  record({ 'runtime.backends_found': `${found.join(', ')} (+ wasm, cpu); device: ${info.device}; skipped: ${notes || 'none'}` });
+  found.add('wasm');
+  found.add('cpu');
+  record({
+    'runtime.backends_found': `${[...found].join(', ')} (auto picks ${info.backend}: ${info.device})`,
+    'runtime.backends_skipped': info.skipped.map((s) => `${s.backend}: ${s.reason}`).join(' | ') || 'none',
+  });
 
   const wasmConv = await convGflops('wasm', 5);
-  record({ 'runtime.conv_gflops_wasm': wasmConv });
+  record({ 'runtime.conv_gflops_wasm': wasmConv.wall, 'runtime.conv_gflops_wasm_cputime': wasmConv.cpu });
   const wasmStep = await trainStepMs('wasm', 1, 5);
-  record({ 'runtime.train_step_ms_wasm': wasmStep });
+  record({ 'runtime.train_step_ms_wasm': wasmStep.wall, 'runtime.train_step_cpu_ms_wasm': wasmStep.cpu });
 
-  for (const b of found.filter((n) => n !== 'wasm' && n !== 'cpu')) {
-    record({ [`runtime.conv_gflops_${b}`]: await convGflops(b, 10) });
-    record({ [`runtime.train_step_ms_${b}`]: await trainStepMs(b, 2, 10) });
+  for (const b of [...found].filter((n) => n !== 'wasm' && n !== 'cpu')) {
+    record({ [`runtime.conv_gflops_${b}`]: (await convGflops(b, 10)).wall });
+    record({ [`runtime.train_step_ms_${b}`]: (await trainStepMs(b, 2, 10)).wall });
   }
 
   const cpuConv = await convGflops('cpu', 1);
-  record({ 'runtime.conv_gflops_cpu': cpuConv });
-  // One warm-up and one timed step: a cpu step takes tens of seconds.
+  record({ 'runtime.conv_gflops_cpu': cpuConv.wall, 'runtime.conv_gflops_cpu_cputime': cpuConv.cpu });
+  // No warm-up and one timed step: a cpu step takes tens of seconds.
   const cpuStep = await trainStepMs('cpu', 0, 1);
   record({
-    'runtime.train_step_ms_cpu': cpuStep,
-    'runtime.train_speedup_wasm_vs_cpu': cpuStep / wasmStep,
+    'runtime.train_step_ms_cpu': cpuStep.wall,
+    'runtime.train_step_cpu_ms_cpu': cpuStep.cpu,
+    'runtime.train_speedup_wasm_vs_cpu': cpuStep.wall / wasmStep.wall,
+    // Both backends are single-threaded, so the ratio of CPU times is the same figure without the noise
+    // of other processes on a shared machine.
+    'runtime.train_speedup_wasm_vs_cpu_cputime': cpuStep.cpu / wasmStep.cpu,
     'runtime.bench_seconds': (performance.now() - t0) / 1000,
   });
 }

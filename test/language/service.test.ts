@@ -244,6 +244,18 @@ void test('imports resolve from the notebook folder (a local module)', () => {
   assert.deepEqual(diags.map((d) => [d.code, d.range.start.line]), [[2322, 1]], describeDiagnostics(ids));
 });
 
+void test('packages resolve from the notebook folder\'s node_modules', () => {
+  const pkg = join(notebookDir, 'node_modules', 'affordance-fixture-pkg');
+  mkdirSync(pkg, { recursive: true });
+  writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'affordance-fixture-pkg', version: '1.0.0', types: 'index.d.ts' }));
+  writeFileSync(join(pkg, 'index.d.ts'), 'export declare function smooth(values: number[], window: number): number[];\n');
+  const { ids, at } = load(["import { smooth } from 'affordance-fixture-pkg';", 'const s: number[] = smooth([1, 2, 3], 2);\nsmooth‸("x");']);
+  const diags = service.getDiagnostics(ids[1]);
+  assert.deepEqual(diags.map((d) => [d.code, d.range.start.line]), [[2554, 1]], describeDiagnostics(ids));
+  // Described as in the cell that imported it (TypeScript's own words for an imported function).
+  assert.match(service.getHover(at.cellId, at.position)?.text ?? '', /^\(alias\) function smooth\(values: number\[\], window: number\): number\[\]\nimport smooth$/);
+});
+
 void test('positions map through CRLF line ends', () => {
   const { ids } = load(['const a = 1;\r\nconst b: string = a;\r\n']);
   const [d] = service.getDiagnostics(ids[0]);

@@ -11,6 +11,7 @@ import { writeSync } from 'node:fs';
 import { Methods, type ExecuteParams, type ExecuteResult, type InitializeParams, type KernelInfo, type RuntimeInfo, type StatusParams } from './protocol';
 import { initRuntime, runtimeInfo, tf } from './runtime/index';
 import { CellRunner } from './session/runner';
+import { compileCell } from './session/compile';
 
 function log(text: string): void {
   try {
@@ -72,6 +73,8 @@ connection.onRequest(Methods.initialize, async (params: InitializeParams): Promi
   // Warm up what the first cells need, after the host has its answer.
   setTimeout(() => {
     loaded.loader.loadLibrary().catch((e: unknown) => log(`affordance-lab failed to load: ${(e as Error).message}`));
+    // Starts esbuild's service process so that the first cell does not wait for it.
+    compileCell('0', 'typescript', 'warm-up', 'warm-up').catch((e: unknown) => log(`the cell compiler failed to start: ${(e as Error).message}`));
   }, 50).unref();
   return { pid: process.pid, nodeVersion: process.version, runtime, readyMs: performance.now() };
 });

@@ -196,3 +196,26 @@ void test('ResizeBilinearGrad keeps non-square shapes on cpu (fixed) and matches
     assert.ok(r.relErr <= TOLERANCE, `${h}x${w} -> ${oh}x${ow}: rel err ${r.relErr}`);
   }
 });
+
+void test('Slice (axes merged before copying) matches cpu for ranks 1-6, partial and whole axes, int32 and bool', async () => {
+  const cases: { shape: number[]; begin: number[]; size: number[] }[] = [
+    { shape: [7], begin: [2], size: [3] },
+    { shape: [4, 5], begin: [1, 0], size: [2, -1] },
+    { shape: [3, 4, 5], begin: [0, 1, 2], size: [3, 2, 3] },
+    { shape: [8, 6, 6, 4], begin: [0, 1, 1, 0], size: [8, 4, 4, 4] },
+    { shape: [2, 5, 6, 3, 2], begin: [0, 0, 0, 0, 1], size: [-1, -1, -1, -1, 1] },
+    { shape: [2, 7, 3, 2, 4], begin: [0, 0, 1, 0, 0], size: [2, 7, 1, 2, 4] },
+    { shape: [1, 3, 1, 4, 2, 3], begin: [0, 1, 0, 0, 0, 1], size: [1, 2, 1, 4, 2, 2] },
+    { shape: [3, 4, 5, 6], begin: [1, 0, 0, 0], size: [2, 4, 5, 6] },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const r = await compareBackends(() => tf.slice(tf.tensor(randomValues(size(c.shape), 60 + i), c.shape), c.begin, c.size));
+    const expected = c.size.map((s, k) => (s === -1 ? c.shape[k] - c.begin[k] : s));
+    assert.deepEqual(r.shape, expected, JSON.stringify(c));
+    assert.equal(r.relErr, 0, JSON.stringify(c));
+    const ri = await compareBackends(() => tf.slice(tf.tensor(Array.from({ length: size(c.shape) }, (_, k) => k), c.shape, 'int32'), c.begin, c.size));
+    assert.equal(ri.relErr, 0, `int32 ${JSON.stringify(c)}`);
+  }
+  const rb = await compareBackends(() => tf.cast(tf.slice(tf.greater(tf.tensor(randomValues(60, 7), [2, 5, 3, 2]), 0), [0, 1, 0, 0], [2, 3, 3, 2]), 'float32'));
+  assert.equal(rb.relErr, 0, 'bool');
+});

@@ -47,6 +47,8 @@ export function registerCommands(kernels: NotebookKernels, controller: KernelCon
       'affordance-lab.restartAndRunAll',
       withNotebook(async (nb) => {
         await kernels.restart(nb);
+        // A cell that was running fails on the restart; its execution must end before the cells are queued again.
+        await controller.whenIdle(nb);
         const cells = nb.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code);
         await controller.runCells(cells, nb);
       }),

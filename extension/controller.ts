@@ -50,10 +50,16 @@ export class KernelController implements vscode.Disposable {
   /** Queues cells to run after those already queued for the notebook. */
   runCells(cells: readonly vscode.NotebookCell[], nb: vscode.NotebookDocument): Promise<void> {
     const run = this.run(nb);
-    const executions = cells.map((cell) => {
-      const exec = this.controller.createNotebookCellExecution(cell);
-      run.pending.add(exec);
-      return exec;
+    const executions = cells.flatMap((cell) => {
+      try {
+        const exec = this.controller.createNotebookCellExecution(cell);
+        run.pending.add(exec);
+        return [exec];
+      } catch (e) {
+        // The cell is already queued or running: it is not queued twice.
+        this.log.info(`cell ${cell.index + 1} not queued: ${e instanceof Error ? e.message : String(e)}`);
+        return [];
+      }
     });
     const next = run.chain.then(async () => {
       for (const exec of executions) {
@@ -76,7 +82,7 @@ export class KernelController implements vscode.Disposable {
     if (exec.token.isCancellationRequested) {
       // Cancelled while queued: VS Code shows it as never run.
       run.pending.delete(exec);
-      exec.end(undefined);
+      endQuietly(exec, undefined);
       return;
     }
     exec.executionOrder = this.kernels.nextExecutionOrder(nb);
@@ -109,7 +115,7 @@ export class KernelController implements vscode.Disposable {
       cancel.dispose();
       await run.view.finish(cellId);
       run.pending.delete(exec);
-      exec.end(success, Date.now());
+      endQuietly(exec, success, Date.now());
       // As in Jupyter: after a failure the cells queued behind it do not run on a state they did not expect.
       if (!success) this.cancelPending(run);
     }
@@ -129,8 +135,13 @@ export class KernelController implements vscode.Disposable {
     return undefined;
   }
 
+  /** Resolves when every cell queued so far for the notebook has finished or was cancelled. */
+  async whenIdle(nb: vscode.NotebookDocument): Promise<void> {
+    await this.runs.get(nb)?.chain;
+  }
+
   private cancelPending(run: NotebookRun): void {
-    for (const exec of run.pending) exec.end(undefined);
+    for (const exec of run.pending) endQuietly(exec, undefined);
     run.pending.clear();
   }
 
@@ -166,5 +177,14 @@ function maxOutputChars(): number {
     return readSettings().maxOutputChars;
   } catch {
     return DEFAULTS.maxOutputChars;
+  }
+}
+
+/** Ends an execution; when its notebook was closed meanwhile there is nothing left to update. */
+function endQuietly(exec: vscode.NotebookCellExecution, success: boolean | undefined, endTime?: number): void {
+  try {
+    exec.end(success, endTime);
+  } catch {
+    // The notebook is closed (or the execution already ended): nothing to show.
   }
 }

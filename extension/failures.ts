@@ -29,7 +29,7 @@ export function kernelFailure(e: unknown): KernelFailure {
   if (isProcessExit(e)) {
     const tail = e.stderrTail.trim();
     const message =
-      `The kernel process ${describeExit(e.exitCode, e.signal)} while the cell was running. ` +
+      `The kernel process ${describeExit(e.exitCode, e.signal)} while the cell was running.\n` +
       'Queued cells were cancelled; the next run starts a fresh kernel (earlier state is lost).' +
       (tail ? `\nLast lines of the kernel's stderr:\n${tail}` : '\nThe kernel wrote nothing to stderr.');
     return { error: hostError('KernelDied', message), kernelGone: true };

@@ -7,7 +7,7 @@ void test('a dead kernel: exit code, what happens next, and the stderr tail', ()
   const f = kernelFailure(new KernelProcessExitedError(7, null, 'line 1\nFATAL: out of luck\n'));
   assert.equal(f.kernelGone, true);
   assert.equal(f.error.name, 'KernelDied');
-  assert.match(f.error.message, /^The kernel process exited with code 7 while the cell was running\. Queued cells were cancelled; the next run starts a fresh kernel/);
+  assert.match(f.error.message, /^The kernel process exited with code 7 while the cell was running\.\nQueued cells were cancelled; the next run starts a fresh kernel/);
   assert.match(f.error.message, /Last lines of the kernel's stderr:\nline 1\nFATAL: out of luck$/);
 });
 

@@ -208,16 +208,26 @@ export function frameScheduler(fn: () => void, store: DisposableStore): () => vo
   };
 }
 
-/** Observes size changes of `el` (after layout) and calls `fn`, until the store is disposed. */
+/**
+ * Observes size changes of `el` (after layout) and calls `fn`, until the store is disposed. Where the
+ * browser reports device pixels (Chromium), a devicePixelRatio change (zoom, another screen) counts
+ * as a size change too, so canvases re-allocate their backing store and stay crisp.
+ */
 export function onResize(el: HTMLElement, fn: () => void, store: DisposableStore): void {
-  let lastWidth = -1;
+  let last = '';
   const ro = new ResizeObserver((entries) => {
-    const w = Math.round(entries[entries.length - 1].contentRect.width);
+    const e = entries[entries.length - 1];
+    const device = e.devicePixelContentBoxSize?.[0]?.inlineSize;
     // Only width matters to our layouts; ignoring height changes avoids redraw loops when content grows.
-    if (w === lastWidth) return;
-    lastWidth = w;
+    const key = `${Math.round(e.contentRect.width)}:${device ?? window.devicePixelRatio}`;
+    if (key === last) return;
+    last = key;
     fn();
   });
-  ro.observe(el);
+  try {
+    ro.observe(el, { box: 'device-pixel-content-box' });
+  } catch {
+    ro.observe(el);
+  }
   store.defer(() => ro.disconnect());
 }

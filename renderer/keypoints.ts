@@ -136,7 +136,8 @@ export async function renderKeypoints(root: HTMLElement, payload: unknown, env: 
   }
 
   const jointEls = p.keypoints.map((k, i) => {
-    const el = svg('circle', { class: 'al-kp-joint', cx: k.x, cy: k.y, r: unit * 0.95, fill: BODY_PART_COLORS[bodyPart(names[i])], 'stroke-width': unit * 0.3, 'data-index': i, 'data-name': names[i] });
+    // Confidence shows as opacity: a joint the pose model doubts is drawn fainter.
+    const el = svg('circle', { class: 'al-kp-joint', cx: k.x, cy: k.y, r: unit * 0.95, fill: BODY_PART_COLORS[bodyPart(names[i])], 'fill-opacity': (0.35 + 0.65 * Math.min(1, Math.max(0, k.score))).toFixed(2), 'stroke-width': unit * 0.3, 'data-index': i, 'data-name': names[i] });
     const title = svg('title');
     title.textContent = `${names[i]} · score ${k.score.toFixed(2)}`;
     el.append(title);

@@ -235,17 +235,24 @@ class DiagnosticsScheduler implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('affordance-lab');
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly generation = new Map<string, number>();
+  /** Per notebook, the first cell index whose diagnostics are due. */
+  private readonly dueFrom = new Map<string, number>();
 
   constructor(
     private readonly services: NotebookServices,
     private readonly log: (message: string) => void,
   ) {}
 
-  schedule(notebook: vscode.NotebookDocument): void {
+  /**
+   * Re-checks the notebook after a pause, from cell `fromIndex` on: an edit can
+   * change what later cells see, never what earlier ones do. Cells a cancelled pass did not reach stay due.
+   */
+  schedule(notebook: vscode.NotebookDocument, fromIndex = 0): void {
     const key = notebook.uri.toString();
     clearTimeout(this.timers.get(key));
     const gen = (this.generation.get(key) ?? 0) + 1;
     this.generation.set(key, gen);
+    this.dueFrom.set(key, Math.min(this.dueFrom.get(key) ?? Infinity, fromIndex));
     this.timers.set(
       key,
       setTimeout(() => {
@@ -257,11 +264,14 @@ class DiagnosticsScheduler implements vscode.Disposable {
 
   private async run(notebook: vscode.NotebookDocument, gen: number): Promise<void> {
     const key = notebook.uri.toString();
-    const cells = notebook.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code);
-    if (!cells.some((c) => c.document.languageId === AFFORDANCE_TS_LANGUAGE_ID)) {
-      for (const c of cells) this.collection.delete(c.document.uri);
+    const from = this.dueFrom.get(key) ?? 0;
+    const all = notebook.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code);
+    if (!all.some((c) => c.document.languageId === AFFORDANCE_TS_LANGUAGE_ID)) {
+      for (const c of all) this.collection.delete(c.document.uri);
+      this.dueFrom.delete(key);
       return;
     }
+    const cells = all.filter((c) => c.index >= from);
     // The cell being edited first: that is where the eye is.
     const active = vscode.window.activeTextEditor?.document.uri.toString();
     cells.sort((a, b) => Number(b.document.uri.toString() === active) - Number(a.document.uri.toString() === active));
@@ -283,6 +293,12 @@ class DiagnosticsScheduler implements vscode.Disposable {
       this.collection.set(cell.document.uri, diagnostics);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
+    if (this.generation.get(key) === gen) this.dueFrom.delete(key);
+  }
+
+  /** Drops the diagnostics of cells that left the notebook. */
+  forget(cells: readonly vscode.NotebookCell[]): void {
+    for (const c of cells) this.collection.delete(c.document.uri);
   }
 
   clear(notebook: vscode.NotebookDocument): void {
@@ -290,6 +306,7 @@ class DiagnosticsScheduler implements vscode.Disposable {
     clearTimeout(this.timers.get(key));
     this.timers.delete(key);
     this.generation.set(key, (this.generation.get(key) ?? 0) + 1);
+    this.dueFrom.delete(key);
     for (const c of notebook.getCells()) this.collection.delete(c.document.uri);
   }
 
@@ -354,13 +371,18 @@ export function registerNotebookLanguageFeatures(context: vscode.ExtensionContex
     vscode.workspace.onDidChangeTextDocument((e) => {
       if (e.document.uri.scheme !== 'vscode-notebook-cell' || e.contentChanges.length === 0) return;
       const nb = services.notebookOf(e.document);
-      if (nb && isOurs(nb)) diagnostics.schedule(nb);
+      const cell = nb?.getCells().find((c) => c.document === e.document);
+      if (nb && isOurs(nb)) diagnostics.schedule(nb, cell?.index ?? 0);
     }),
     vscode.workspace.onDidChangeNotebookDocument((e) => {
       if (!isOurs(e.notebook)) return;
       const added = e.contentChanges.some((c) => c.addedCells.some((cell) => cell.kind === vscode.NotebookCellKind.Code && cell.document.languageId === 'typescript'));
       if (added && (selected.has(e.notebook) || savedWithThisKernel(e.notebook))) switchLanguage(e.notebook);
-      if (e.contentChanges.length > 0 || e.cellChanges.some((c) => c.document !== undefined)) diagnostics.schedule(e.notebook);
+      // Text edits arrive through onDidChangeTextDocument; here only cells added, removed or moved count.
+      if (e.contentChanges.length > 0) {
+        diagnostics.forget(e.contentChanges.flatMap((c) => c.removedCells));
+        diagnostics.schedule(e.notebook, Math.min(...e.contentChanges.map((c) => c.range.start)));
+      }
     }),
     // A cell whose language changes is closed and reopened as a document.
     vscode.workspace.onDidOpenTextDocument((doc) => {

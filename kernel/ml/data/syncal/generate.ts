@@ -134,7 +134,10 @@ export async function generateSynCAL(dir: string, options: SynCALOptions = {}): 
     const rng = new Rng(j.seed);
     const height = Math.round(width * rng.pick([0.75, 0.875, 1]));
     const kind = CLASS_KINDS[j.cls.folder][j.kindIndex];
-    let scene = j.kind === 'interactive' ? interactionScene(j.cls, kind, rng, width, height) : objectScene(j.cls, kind, rng, width, height);
+    // Successive images of the same object kind cycle through its interaction variants, so every class shows all
+    // of its body parts as soon as each kind has been drawn a few times.
+    const variant = Math.floor(j.index / kindsFor(j.cls, j.split, j.subset).length);
+    let scene = j.kind === 'interactive' ? interactionScene(j.cls, kind, rng, width, height, variant) : objectScene(j.cls, kind, rng, width, height);
     if (rng.chance(0.5)) scene = mirrorScene(scene);
     const folder = join(root, j.split, j.subset, j.kind, j.cls.folder, scene.object);
     const name = `${j.cls.folder.toLowerCase()}_${j.kind === 'interactive' ? 'i' : 'n'}${String(j.index).padStart(4, '0')}`;

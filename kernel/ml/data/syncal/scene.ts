@@ -258,13 +258,16 @@ function holdPose(m: ObjectModel, v: Variant, L: number, gy: number, W: number, 
 /**
  * An interactive scene: a person drawn from COCO-17 keypoints posed so that the body parts of one variant touch
  * the object's regions, with those contacts (plus Outside) as the annotation.
+ * @param variantIndex - which of the object's usable variants to draw (modulo their count); random when absent
  */
-export function interactionScene(cls: CalClass, kind: ObjectKind, rng: Rng, W: number, H: number): Scene {
+export function interactionScene(cls: CalClass, kind: ObjectKind, rng: Rng, W: number, H: number, variantIndex?: number): Scene {
   for (let attempt = 0; attempt < 40; attempt++) {
     const m = kind(rng);
     const usable = m.variants.filter((v) => v.parts.every((p) => cls.parts.includes(p)));
     if (usable.length === 0) throw new Error(`SynCAL: object ${m.name} has no variant for class ${cls.name}`);
-    const v = rng.pick(usable);
+    // A requested variant (so that a class shows all its body parts) gets most of the attempts, then any variant.
+    const drawn = rng.pick(usable);
+    const v = variantIndex !== undefined && attempt < 30 ? usable[variantIndex % usable.length] : drawn;
     const gy = H * rng.range(0.86, 0.93);
     const L = H * rng.range(0.58, 0.7) * Math.pow(0.96, attempt);
     let posed: Posed | undefined;

@@ -13,6 +13,9 @@ export const CHANNEL_COLORS: Record<ContactChannel, string> = {
   Outside: '#4363d8',
 };
 
+/** Shortest long side of a keypoints fallback image. */
+const MIN_FALLBACK_SIDE = 320;
+
 /** Options of {@link keypointsOutput}. Coordinates are in the `width` x `height` space. */
 export interface KeypointsOptions {
   image?: ImageInput;
@@ -97,7 +100,9 @@ export async function keypointsOutput(options: KeypointsOptions): Promise<VizOut
   const kps = normKeypoints(options.keypoints);
   if (kps.length !== 0 && kps.length !== 17) throw new Error(`keypointsOutput: expected 17 COCO keypoints or none, got ${kps.length}`);
   const contacts = normContacts(options.contacts);
-  const scale = Math.min(1, MAX_OUTPUT_SIDE / Math.max(width, height));
+  // Large images shrink to 512 px; small ones grow to 320 px so that the labels stay legible.
+  const longSide = Math.max(width, height);
+  const scale = Math.min(MAX_OUTPUT_SIDE / longSide, Math.max(1, MIN_FALLBACK_SIDE / longSide));
   const outW = Math.max(1, Math.round(width * scale)), outH = Math.max(1, Math.round(height * scale));
   const payload: KeypointsPayload = {
     version: 1,

@@ -105,10 +105,13 @@ export class ModuleLoader {
   /**
    * @param notebookDir folder of the notebook: relative paths and packages are resolved from here
    * @param fallbackDir folder searched for packages after the notebook's (the extension's folder)
+   * @param options.nodeEsmResolver false: resolve ES-module-only packages by reading their package.json
+   *   even where Node's own resolver is available (it is missing in older Electron versions)
    */
   constructor(
     readonly notebookDir: string,
     readonly fallbackDir: string,
+    private readonly options: { nodeEsmResolver?: boolean } = {},
   ) {}
 
   /** Loads `affordance-lab` (in the background after start-up, so that the first import is quick). */
@@ -194,9 +197,14 @@ export class ModuleLoader {
       }
       if (resolved && !isEsmFile(resolved)) return cjsNamespace(createRequire(join(dir, 'noop.js'))(spec));
       if (resolved) return (await import(pathToFileURL(resolved).href)) as ModuleNamespace;
-      // ES-module-only packages (`exports` with an `import` condition only): Node's ESM resolver.
+      // ES-module-only packages (`exports` with an `import` condition only): Node's ESM resolver, or
+      // on a Node without it (older Electron), the package's `exports`/`module`/`main` read here.
       const importer = this.esmImporter(dir);
-      if (!importer) continue;
+      if (!importer) {
+        const entry = resolvePackageEntry(spec, dir);
+        if (entry) return (await import(pathToFileURL(entry).href)) as ModuleNamespace;
+        continue;
+      }
       try {
         return await importer(spec);
       } catch (e) {
@@ -211,7 +219,7 @@ export class ModuleLoader {
   /** `import(spec)` as if written in a file of `dir` (Node's ESM resolution, conditions import/node). */
   private esmImporter(dir: string): ((spec: string) => Promise<ModuleNamespace>) | null {
     if (this.esmImporters.has(dir)) return this.esmImporters.get(dir) ?? null;
-    const loader = (vm.constants as unknown as { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol }).USE_MAIN_CONTEXT_DEFAULT_LOADER;
+    const loader = this.options.nodeEsmResolver === false ? undefined : (vm.constants as unknown as { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol }).USE_MAIN_CONTEXT_DEFAULT_LOADER;
     let fn: ((spec: string) => Promise<ModuleNamespace>) | null = null;
     if (loader) {
       const script = new vm.Script('(spec) => import(spec)', {
@@ -284,4 +292,57 @@ export class ModuleLoader {
 
 function needsLibraryImport(meta: Metafile): boolean {
   return Object.values(meta.outputs).some((o) => o.imports.some((i) => i.external && i.path === LIBRARY_NAME));
+}
+
+const ESM_CONDITIONS = new Set(['import', 'node', 'default']);
+
+/** Picks the target of an `exports` value for the conditions import/node/default (in the package's order). */
+function exportTarget(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const t = exportTarget(v);
+      if (t) return t;
+    }
+    return undefined;
+  }
+  if (typeof value === 'object' && value !== null) {
+    for (const [k, v] of Object.entries(value)) {
+      if (ESM_CONDITIONS.has(k)) {
+        const t = exportTarget(v);
+        if (t) return t;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The file a bare specifier names for `import`, found by walking up node_modules from `fromDir` and
+ * reading the package's `exports` (conditions import, node, default), `module` or `main`.
+ */
+export function resolvePackageEntry(spec: string, fromDir: string): string | undefined {
+  const parts = spec.split('/');
+  const nameLength = spec.startsWith('@') ? 2 : 1;
+  const name = parts.slice(0, nameLength).join('/');
+  const subpath = parts.length > nameLength ? `./${parts.slice(nameLength).join('/')}` : '.';
+  let dir = fromDir;
+  for (;;) {
+    const pkgDir = join(dir, 'node_modules', name);
+    const pj = join(pkgDir, 'package.json');
+    if (existsSync(pj)) {
+      const pkg = JSON.parse(readFileSync(pj, 'utf8')) as { exports?: unknown; module?: string; main?: string };
+      let target: string | undefined;
+      if (pkg.exports !== undefined) {
+        const ex = pkg.exports;
+        const keyed = typeof ex === 'object' && ex !== null && !Array.isArray(ex) && Object.keys(ex).some((k) => k.startsWith('.'));
+        target = keyed ? exportTarget((ex as Record<string, unknown>)[subpath]) : subpath === '.' ? exportTarget(ex) : undefined;
+      } else if (subpath === '.') target = pkg.module ?? pkg.main ?? 'index.js';
+      else target = subpath;
+      return target ? resolve(pkgDir, target) : undefined;
+    }
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
 }

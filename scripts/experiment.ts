@@ -7,7 +7,7 @@
 //   EXPERIMENT_STEPS       training steps of each model (skips the calibration that turns minutes into steps)
 //   EXPERIMENT_SIZE        input size of `small`, default 96
 //   EXPERIMENT_BATCH       batch size, default 8
-//   EXPERIMENT_LR          encoder learning rate (the rest at 10x), default 1e-3
+//   EXPERIMENT_LR          encoder learning rate (the rest at 10x), default 3e-4
 //   EXPERIMENT_SPLIT       Seen or Unseen, default Unseen
 //   SYNCAL_DIR             dataset folder (generated with seed 0 when missing), default out/syncal
 //   AFFORDANCE_LAB_BACKEND backend, default wasm
@@ -24,7 +24,7 @@ const env = (k: string, d: number): number => (process.env[k] ? Number(process.e
 const trainMin = env('EXPERIMENT_TRAIN_MIN', 7);
 const size = env('EXPERIMENT_SIZE', 96);
 const batchSize = env('EXPERIMENT_BATCH', 8);
-const lr = env('EXPERIMENT_LR', 1e-3);
+const lr = env('EXPERIMENT_LR', 3e-4);
 const split = (process.env.EXPERIMENT_SPLIT ?? 'Unseen') as SplitName;
 const root = resolve(process.env.SYNCAL_DIR ?? 'out/syncal');
 const outDir = resolve('out/experiment');
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const backend = (process.env.AFFORDANCE_LAB_BACKEND as 'wasm' | undefined) ?? 'wasm';
   await initRuntime({ backend, notebookDir: process.cwd() });
   const info = runtimeInfo();
-  log(`backend ${info.backend} (${info.device}), split ${split}, input ${size} px, batch ${batchSize}, lr ${lr} (encoder) / ${lr * 10} (rest), training budget ${trainMin} min`);
+  log(`backend ${info.backend} (${info.device}), split ${split}, input ${size} px, batch ${batchSize}, lr ${lr} (encoder) / ${Number((lr * 10).toPrecision(6))} (rest), training budget ${trainMin} min`);
   if (!existsSync(join(root, 'syncal.json'))) {
     log(`generating SynCAL (seed 0) in ${root}`);
     await generateSynCAL(root, { seed: 0 });
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
   const md = [
     `# Experiment: PIAL-Net small on SynCAL (${split})`,
     '',
-    `Backend ${info.backend} (${info.device}); input ${size} px; batch ${batchSize}; AdamW lr ${lr} (encoder) / ${lr * 10} (rest), linear warm-up then poly(0.9); augmentation on.`,
+    `Backend ${info.backend} (${info.device}); input ${size} px; batch ${batchSize}; AdamW lr ${lr} (encoder) / ${Number((lr * 10).toPrecision(6))} (rest), linear warm-up then poly(0.9); augmentation on.`,
     `Training: ${full.result.step} steps (${(full.result.step * batchSize / trainDs.length).toFixed(1)} epochs of ${trainDs.length} pairs) for each model; ` +
       `full model ${full.result.elapsedSec.toFixed(0)} s, ablation ${noKhp.result.elapsedSec.toFixed(0)} s. Test: ${testDs.length} pairs, GT at 224 x 224.`,
     '',

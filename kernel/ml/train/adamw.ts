@@ -48,8 +48,9 @@ export class AdamW {
           group: g.name,
           name: g.names?.[i] ?? v.name,
           v,
-          m: tf.variable(tf.zerosLike(v), false),
-          s: tf.variable(tf.zerosLike(v), false),
+          // Inside tidy: the zero tensors that seed the variables are freed, the variables kept.
+          m: tf.tidy(() => tf.variable(tf.zerosLike(v), false)),
+          s: tf.tidy(() => tf.variable(tf.zerosLike(v), false)),
           decay: g.decayVectors === true || v.rank >= 2,
         });
       });

@@ -151,10 +151,12 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
   const charts = new Map<MetricName, Chart>();
   for (const m of p.metrics) charts.set(m, createChart(chartsEl, Plotly, store, 'al-metric-chart', { 'data-metric': m }));
 
-  const chartFor = (m: MetricName, classes: string[]) => (theme: Theme) => {
+  const chartFor = (m: MetricName, rows: string[]) => (theme: Theme) => {
+    // Runs without per-class (or per-part) numbers still chart: one group of bars, their overall values.
+    const classes: (string | null)[] = rows.length ? rows : [null];
     let runColour = 0;
     let refColour = 0;
-    const x = classes.map(plotText);
+    const x = classes.map((c) => (c === null ? 'Overall' : plotText(c)));
     // A published row without this metric (the paper has per-class KLD only) would be an empty legend entry.
     const runs = visibleRuns().filter(({ run }) => run.kind === 'run' || classes.some((c) => value(run, state.split, c, m, state.group) !== null));
     const data = runs.map(({ run }) => {

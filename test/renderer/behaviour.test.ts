@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { liveCounts, openHarness, screenshot, type Session } from './browser';
+import { build } from 'esbuild';
+import { join } from 'node:path';
+import { ROOT, SCREENSHOT_DIR, liveCounts, openHarness, screenshot, type Session } from './browser';
 import { MIMES, datasetPayload, heatmapPayload, keypointsPayload, metricsPayload, paperData, trainingPayload } from './fixtures';
 
 let s: Session;
@@ -311,6 +313,42 @@ void describe('standalone entry', () => {
       return { n1, n2, same, empty: container.childElementCount };
     }, { first: trainingPayload(100), second: trainingPayload(200) });
     assert.deepEqual(result, { n1: 20, n2: 40, same: true, empty: 0 });
+  });
+});
+
+void describe('self-contained page', () => {
+  void it('renderer/standalone.ts bundled as one script draws every output with no network', async () => {
+    // The way an offline HTML report embeds the renderers: one IIFE, plotly inlined.
+    const bundle = await build({ entryPoints: [join(ROOT, 'renderer/standalone.ts')], bundle: true, write: false, format: 'iife', globalName: 'AffordanceLabReport', platform: 'browser', target: 'es2022', minify: true, legalComments: 'none' });
+    const js = bundle.outputFiles[0].text.replace(/<\/script/gi, '<\\/script');
+    const page = await s.browser.newPage({ viewport: { width: 900, height: 900 } });
+    const requests: string[] = [];
+    const errors: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await page.setContent(`<!doctype html><html style="--vscode-editor-background:#ffffff;--vscode-editor-foreground:#1f1f1f"><body><div id="a"></div><div id="b"></div><div id="c"></div><script>${js}</script></body></html>`);
+      const payloads = { metrics: metricsPayload(), heatmap: await heatmapPayload({ size: 128, mapSize: 32 }), training: trainingPayload(300) };
+      const result = await page.evaluate(async (p) => {
+        const api = (window as unknown as { AffordanceLabReport: { renderStandalone(el: HTMLElement, mime: string, payload: unknown): Promise<unknown> } }).AffordanceLabReport;
+        await api.renderStandalone(document.getElementById('a')!, 'application/vnd.affordance-lab.metrics.v1+json', p.metrics);
+        await api.renderStandalone(document.getElementById('b')!, 'application/vnd.affordance-lab.heatmap.v1+json', p.heatmap);
+        await api.renderStandalone(document.getElementById('c')!, 'application/vnd.affordance-lab.training.v1+json', p.training);
+        const c = document.querySelector('#b canvas.al-view') as HTMLCanvasElement;
+        return {
+          plots: document.querySelectorAll('.js-plotly-plot').length,
+          canvas: c.width > 0,
+          alerts: document.querySelectorAll('[role="alert"]').length,
+          font: (document.querySelector('#a .al-metric-chart') as HTMLElement & { _fullLayout: { font: { color: string } } })._fullLayout.font.color,
+        };
+      }, payloads);
+      assert.deepEqual(result, { plots: 6, canvas: true, alerts: 0, font: '#1f1f1f' });
+      assert.deepEqual(errors, []);
+      assert.deepEqual(requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && u !== 'about:blank'), []);
+      await page.screenshot({ path: join(SCREENSHOT_DIR, 'standalone-page-light.png'), fullPage: true });
+    } finally {
+      await page.close();
+    }
   });
 });
 

@@ -135,6 +135,15 @@ void describe('metrics', () => {
     await s.page.evaluate(() => window.harness.dispose('mxall'));
   });
 
+  void it('charts overall values when the runs have no per-class numbers', async () => {
+    const p = metricsPayload({ reference: false, runs: 2 });
+    for (const r of p.runs) for (const split of Object.values(r.results)) split.perClass = {};
+    await s.page.evaluate(async (p) => void (await window.harness.render('mxo', 'application/vnd.affordance-lab.metrics.v1+json', p)), p);
+    const kld = await traces('#out-mxo .al-metric-chart[data-metric="KLD"]');
+    assert.deepEqual(kld.map((t) => [t.x, t.y]), p.runs.map((r) => [['Overall'], [r.results.Seen!.overall.KLD]]));
+    await s.page.evaluate(() => window.harness.dispose('mxo'));
+  });
+
   void it('draws paper rows as bars or hides them', async () => {
     await s.page.locator('#out-mx button.al-refmode[data-value="bars"]').click();
     assert.equal((await traces('#out-mx .al-metric-chart[data-metric="KLD"]'))[3].type, 'bar');

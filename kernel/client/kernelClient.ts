@@ -333,7 +333,8 @@ export class KernelClient {
   }
 
   private rawOutput(name: StreamName, text: string): void {
-    const cell = this.running[0]?.callbacks;
+    // Pipe bytes may arrive just after the cell's result (they travel apart from the IPC channel).
+    const cell = this.running[0]?.callbacks ?? this.lastCallbacks;
     cell?.onStream(name, text);
   }
 

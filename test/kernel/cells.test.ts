@@ -140,6 +140,25 @@ void describe('output', () => {
     assert.deepEqual(compact, ['stdout:a', 'stderr:b\n', 'display:shown', 'stdout:c\nd\n', 'stderr:e\n']);
   });
 
+  void test('output written after a cell finished goes to that cell, raw bytes of native code to the running cell', async () => {
+    const r = await ok("setTimeout(() => console.log('late line'), 30);\nrequire('node:fs').writeSync(1, 'raw bytes\\n');");
+    const deadline = Date.now() + 10_000;
+    while (!r.out.text('stdout').includes('late line') && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
+    assert.match(r.out.text('stdout'), /raw bytes\n[\s\S]*late line/);
+  });
+
+  void test('an unhandled rejection is reported in the cell and the kernel keeps running', async () => {
+    const r = await ok("void Promise.reject(new RangeError('nobody waits for me'));\nawait kernel.sleep(20);");
+    assert.match(r.out.text('stderr'), /Unhandled promise rejection: RangeError: nobody waits for me/);
+    assert.equal(await value('40 + 2'), '42');
+  });
+
+  void test('a thrown value that is not an Error is shown as it is', async () => {
+    const r = await run(s, 'throw { code: 5 };');
+    assert.equal(r.status, 'error');
+    assert.match(r.error?.message ?? '', /Uncaught \{ code: 5 \}/);
+  });
+
   void test('display handles update in place and clear; the last update arrives before the result', async () => {
     const r = await ok("const h = display({ step: 0 });\nfor (let i = 1; i <= 50; i++) h.update({ step: i });\nconst g = display('temporary');\ng.clear();");
     const displays = r.out.events.filter((e): e is Extract<OutputEvent, { kind: 'display' }> => e.kind === 'display');

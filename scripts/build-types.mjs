@@ -143,10 +143,34 @@ function copyLibs() {
   return n;
 }
 
+/**
+ * Replaces the final folder by the finished one with renames only, so a reader sees the old or the new
+ * folder, and two builds at the same time (two `npm run build`s in one tree) do not trip over each other.
+ */
+function swapIn() {
+  for (let attempt = 0; ; attempt++) {
+    const old = `${finalDir}.old-${process.pid}-${attempt}`;
+    try {
+      renameSync(finalDir, old);
+    } catch (e) {
+      if (/** @type {NodeJS.ErrnoException} */ (e).code !== 'ENOENT') throw e;
+    }
+    try {
+      renameSync(outDir, finalDir);
+      rmSync(old, { recursive: true, force: true });
+      return;
+    } catch (e) {
+      rmSync(old, { recursive: true, force: true });
+      const code = /** @type {NodeJS.ErrnoException} */ (e).code ?? '';
+      if (attempt >= 5 || !['ENOTEMPTY', 'EEXIST', 'EPERM', 'EBUSY'].includes(code)) throw e;
+    }
+  }
+}
+
 /** Folders left by builds that were killed half-way (their process is gone). */
 function removeStaleBuilds() {
   for (const name of readdirSync(dirname(finalDir))) {
-    const m = new RegExp(`^${basename(finalDir).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.tmp-(\\d+)$`).exec(name);
+    const m = new RegExp(`^${basename(finalDir).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(?:tmp|old)-(\\d+)(?:-\\d+)?$`).exec(name);
     if (!m) continue;
     let alive = true;
     try {
@@ -176,6 +200,5 @@ const manifest = {
 writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 const files = walk(outDir, () => true);
 const bytes = files.reduce((s, f) => s + statSync(f).size, 0);
-rmSync(finalDir, { recursive: true, force: true });
-renameSync(outDir, finalDir);
+swapIn();
 console.log(`built ${relative(root, finalDir) || finalDir}: ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB (${libs} lib files, ${library.warnings} declaration warning(s)) in ${Date.now() - started} ms`);

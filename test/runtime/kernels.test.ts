@@ -219,3 +219,27 @@ void test('Slice (axes merged before copying) matches cpu for ranks 1-6, partial
   const rb = await compareBackends(() => tf.cast(tf.slice(tf.greater(tf.tensor(randomValues(60, 7), [2, 5, 3, 2]), 0), [0, 1, 0, 0], [2, 3, 3, 2]), 'float32'));
   assert.equal(rb.relErr, 0, 'bool');
 });
+
+void test('BatchMatMul (transposes made explicit, batches folded) matches cpu for all transpose flags and broadcasts', async () => {
+  const cases: { a: number[]; b: number[]; tA: boolean; tB: boolean }[] = [
+    { a: [7, 5], b: [5, 3], tA: false, tB: false },
+    { a: [5, 7], b: [5, 3], tA: true, tB: false },
+    { a: [7, 5], b: [3, 5], tA: false, tB: true },
+    { a: [5, 7], b: [3, 5], tA: true, tB: true },
+    { a: [2, 3, 7, 5], b: [5, 4], tA: false, tB: false },
+    { a: [2, 3, 7, 5], b: [4, 5], tA: false, tB: true },
+    { a: [4, 5, 7], b: [5, 3], tA: true, tB: false },
+    { a: [3, 6, 5], b: [3, 5, 4], tA: false, tB: false },
+    { a: [3, 5, 6], b: [3, 4, 5], tA: true, tB: true },
+    { a: [1, 6, 5], b: [1, 5, 4], tA: false, tB: false },
+    { a: [6, 5], b: [2, 5, 4], tA: false, tB: false },
+    { a: [1, 1, 9, 8], b: [1, 8, 2], tA: false, tB: false },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const r = await compareBackends(() => tf.matMul(tf.tensor(randomValues(size(c.a), 70 + i), c.a), tf.tensor(randomValues(size(c.b), 80 + i), c.b), c.tA, c.tB));
+    assert.ok(r.relErr <= TOLERANCE, `${JSON.stringify(c)}: rel err ${r.relErr}`);
+  }
+  // Shapes that do not fit are still refused with tfjs's message.
+  await tf.setBackend('wasm');
+  assert.throws(() => tf.tidy(() => tf.matMul(tf.ones([3, 4]), tf.ones([5, 2]))), /inner shapes \(4\) and \(5\)/);
+});

@@ -320,6 +320,8 @@ export class CellRunner {
         throw e;
       }
       registerCell(url, params.cellLabel, () => compiled.traceMap());
+      // Interrupted while it was being compiled: it never starts.
+      if (cell.controller.signal.aborted) return finish('interrupted', { name: 'InterruptedError', message: 'Interrupted before the cell started', stack: 'InterruptedError: Interrupted before the cell started' });
       const outcome = await this.evaluate(cell, compiled.code);
       const failure = this.failureOf(cell, outcome);
       if (failure) return finish(failure.status, failure.error);

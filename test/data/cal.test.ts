@@ -3,7 +3,7 @@ import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { DISPLAY_HANDLE, setDisplaySink } from '../../kernel/display';
-import { CAL_CLASSES, CalDataError, COCO17_FLIP_PAIRS, openCAL, type CalBatch } from '../../kernel/ml/data/index';
+import { CAL_CLASSES, CalDataError, COCO17_FLIP_PAIRS, decodeImage, openCAL, type CalBatch } from '../../kernel/ml/data/index';
 import { MIME, type MimeBundle } from '../../kernel/protocol';
 import { tf } from '../../kernel/runtime/tf';
 import { copyOfSynCAL, firstImage, smallSynCAL } from './helpers';
@@ -283,4 +283,23 @@ void test('bad input: an empty class', async () => {
   assert.equal(skip.length, 22, 'the Boxing pair cannot be formed');
   assert.equal(skip.issues.length, 2, 'the empty folder and the unpaired class are both reported');
   assert.match(skip.issues[1].message, /empty class: Boxing has interactive images but no non-interactive images/);
+});
+
+void test('EXIF orientation is applied when reading, so a rotated photo matches its annotation size', async () => {
+  const root = await copyOfSynCAL();
+  const img = firstImage(root, 'Seen', 'trainset', 'interactive', 'Mix');
+  const ann = JSON.parse(readFileSync(img.replace(/\.jpg$/, '.json'), 'utf8')) as { image_width: number; image_height: number };
+  const upright = await decodeImage(img, 16);
+  // Store the pixels rotated by 90 degrees with EXIF orientation 8 (rotate back 90 degrees to view).
+  const { default: sharp } = await import('sharp');
+  writeFileSync(img, await sharp(readFileSync(img)).rotate(90).withMetadata({ orientation: 8 }).jpeg().toBuffer());
+  const ds = await openCAL(root, { size: 16 });
+  const i = [...Array(ds.length).keys()].find((k) => ds.pairInfo(k).interactive.path === img) ?? -1;
+  const p = await ds.get(i);
+  assert.deepEqual(p.interactive.originalSize, { width: ann.image_width, height: ann.image_height });
+  p.dispose();
+  const back = await decodeImage(img, 16);
+  let diff = 0;
+  for (let k = 0; k < back.rgb.length; k++) diff += Math.abs(back.rgb[k] - upright.rgb[k]);
+  assert.ok(diff / back.rgb.length < 12, `the decoded pixels are upright again (mean difference ${(diff / back.rgb.length).toFixed(1)})`);
 });

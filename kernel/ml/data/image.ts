@@ -22,12 +22,15 @@ export interface DecodedImage {
  */
 export async function decodeImage(path: string, size: number): Promise<DecodedImage> {
   try {
-    const img = sharp(path, { failOn: 'truncated' });
+    // EXIF orientation is applied, as annotation tools (labelme) and cv2.imread do, so sizes and points agree.
+    const img = sharp(path, { failOn: 'truncated', autoOrient: true });
     const meta = await img.metadata();
-    if (!meta.width || !meta.height) throw new Error('no image size in the header');
+    const width = meta.autoOrient?.width ?? meta.width;
+    const height = meta.autoOrient?.height ?? meta.height;
+    if (!width || !height) throw new Error('no image size in the header');
     const buf = await img.removeAlpha().toColourspace('srgb').resize(size, size, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
     if (buf.length !== size * size * 3) throw new Error(`decoded ${buf.length} bytes, expected ${size * size * 3}`);
-    return { rgb: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), width: meta.width, height: meta.height };
+    return { rgb: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), width, height };
   } catch (e) {
     throw new CalDataError(path, `cannot decode image (${(e as Error).message}); expected a complete JPEG or PNG file`);
   }

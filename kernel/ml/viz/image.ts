@@ -37,8 +37,9 @@ function isImageRef(v: StaticImage): v is ImageRef {
 
 /** A sharp pipeline reading any {@link ImageInput}. */
 export function sharpOf(input: StaticImage): sharp.Sharp {
-  if (Buffer.isBuffer(input)) return sharp(input);
-  if (isImageRef(input)) return sharp(Buffer.from(input.data, 'base64'));
+  // Photos are shown upright, as their EXIF orientation says (annotations use that orientation too).
+  if (Buffer.isBuffer(input)) return sharp(input, { autoOrient: true });
+  if (isImageRef(input)) return sharp(Buffer.from(input.data, 'base64'), { autoOrient: true });
   const { data, width, height, channels } = input;
   if (data.length !== width * height * channels) {
     throw new Error(`raw image: expected ${width * height * channels} bytes (${width} x ${height} x ${channels}), got ${data.length}`);

@@ -164,6 +164,16 @@ void describe('the kernel process dies', () => {
     }
   });
 
+  void test('a cell that closes the channel to the host: the cell fails through the same close path', async () => {
+    const s = session(nb.dir);
+    try {
+      await assert.rejects(run(s, 'process.disconnect();\nawait kernel.sleep(10000);'), (e: unknown) => e instanceof KernelProcessExitedError && /kernel process died/.test(e.message));
+      assert.equal((await run(s, '"fresh"')).status, 'ok');
+    } finally {
+      await s.dispose();
+    }
+  });
+
   void test('dispose waits for the process to exit and leaves no orphan', async () => {
     const client = await KernelClient.start({ notebookDir: nb.dir, backend: 'wasm', kernelScript });
     const pid = client.pid as number;
@@ -222,6 +232,11 @@ void describe('start-up', () => {
       assert.equal(info.nodeVersion, process.version);
       assert.equal(info.runtime.backend, 'wasm');
       assert.ok(info.readyMs > 0);
+      const states: string[] = [];
+      client.onStatus((st) => states.push(`${st.state}:${typeof st.memory?.numTensors}`));
+      await client.execute({ cellId: 'c', cellLabel: 'Cell 1', code: '1', language: 'typescript' }, recorder());
+      await client.runtimeInfo();
+      assert.deepEqual(states, ['busy:number', 'idle:number']);
     } finally {
       await client.dispose();
     }

@@ -83,7 +83,7 @@ const cleanNotebooks: { name: string; cells: string[] }[] = [
   { name: 'a var of a top-level loop is visible later', cells: ['for (var i = 0; i < 3; i++) {}', 'const last: number = i;'] },
   { name: 'a re-import shadows an earlier import of the same name', cells: ["import * as tf from '@tensorflow/tfjs';", "import * as tf from 'node:path';", 'const joined: string = tf.join("a", "b");'] },
   { name: 'a function shadows an earlier const of the same name', cells: ['const f = 1;', 'function f() { return "s"; }', 'const r: string = f();'] },
-  { name: 'the kernel globals display and kernel are declared', cells: ['const h = display({ a: 1 });\nh.update("x");\nawait kernel.sleep(1);\nconst aborted: boolean = kernel.signal.aborted;'] },
+  { name: 'the kernel globals display and kernel are declared', cells: ['const h = display({ a: 1 });\nh.update("x");\nawait kernel.sleep(1);\nconst aborted: boolean = kernel.signal.aborted;\nconst dir: string = kernel.notebookDir;\ndisplay(kernel.mime({ "text/plain": "x" }));'] },
   { name: 'affordance-lab and Node built-ins are typed', cells: ["import { display as show, runtime } from 'affordance-lab';\nimport { readFileSync } from 'node:fs';", 'show(runtime.info());\nconst text: string = readFileSync("x", "utf8");'] },
 ];
 
@@ -100,6 +100,7 @@ const errorCases: { name: string; cells: string[]; cell: number; line: number; c
   { name: 'a duplicate declaration inside one cell is still an error', cells: ['const d = 1;', 'const d = 2;\nconst d = 3;'], cell: 1, line: 0, character: 6, code: 2451 },
   { name: 'a name from a later cell is not visible earlier', cells: ['const early = late;', 'const late = 1;'], cell: 0, line: 0, character: 14, code: 2304 },
   { name: 'an earlier syntax error stays in its own cell', cells: ['const a = 1;\nconst = ;', 'const b: number = a;'], cell: 0, line: 1, character: 6, code: 1134 },
+  { name: 'a member the kernel global does not have', cells: ['const a = 1;', 'await kernel.slep(10);'], cell: 1, line: 0, character: 13, code: 2551 },
   { name: 'a misspelt tfjs member', cells: ["import * as tf from '@tensorflow/tfjs';", '\n  tf.tensor2e([[1]]);'], cell: 1, line: 1, character: 5, code: 2551 },
 ];
 
@@ -122,6 +123,7 @@ const hoverCases: { name: string; cells: string[]; expect: string }[] = [
   { name: 'an earlier const has its type in a later cell', cells: ['const rate = 0.5 as number;', 'rate‸ * 2'], expect: 'const rate: number' },
   { name: 'a shadowing declaration gives the new type', cells: ['const x = 1 as number;', 'const x = "a" as string;', 'x‸.length'], expect: 'const x: string' },
   { name: 'a function from an earlier cell shows its signature', cells: ['/** Doubles. */\nfunction twice(n: number): number { return n * 2; }', 'twice‸(2)'], expect: 'function twice(n: number): number' },
+  { name: 'the kernel global is typed by the kernel session', cells: ['await kernel.sleep‸(5);'], expect: '(method) KernelGlobal.sleep(ms: number): Promise<void>' },
   { name: 'a tensor from cell 1 keeps its tfjs type in cell 3', cells: ["import * as tf from '@tensorflow/tfjs';\nconst t = tf.tensor2d([[1, 2]]);", '1', 't‸'], expect: 'const t: tf.Tensor2D' },
 ];
 

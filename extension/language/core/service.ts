@@ -85,7 +85,29 @@ interface CellState {
 const virtualPrefix = '__affordance_cell_';
 const globalsName = '__affordance_lab_globals__.d.ts';
 
-/** The kernel's globals, declared for cells (kept in step with the kernel session's globals). */
+/**
+ * The kernel's globals for cells: typed by the kernel session's own `KernelGlobal` interface
+ * (kernel/session/globals.ts, emitted into dist/types), so TSDoc and go to definition lead there.
+ */
+function globalsDeclarations(typesDir: string, manifest: TypesManifest): string {
+  const file = manifest.globals ? join(typesDir, manifest.globals) : undefined;
+  if (!file || !existsSync(file) || !/export (?:declare )?interface KernelGlobal\b/.test(readFileSync(file, 'utf8'))) return fallbackGlobals;
+  const specifier = JSON.stringify(file.replace(/\.d\.ts$/, ''));
+  return `import type { KernelGlobal } from ${specifier};
+declare global {
+  /** The kernel running this notebook: the interrupt signal, sleep, display, MIME bundles, the notebook's folder. */
+  const kernel: KernelGlobal;
+  /**
+   * Shows a value as a rich output of the running cell (a heatmap, a chart, a table, or text) and returns a
+   * handle whose \`update(value)\` replaces that output in place and whose \`clear()\` removes it.
+   */
+  const display: KernelGlobal['display'];
+}
+export {};
+`;
+}
+
+/** The kernel's globals when the kernel session's declarations were not built (an older dist/types). */
 const fallbackGlobals = `import type { display as affordanceDisplay } from 'affordance-lab';
 declare global {
   /**
@@ -199,7 +221,6 @@ export class NotebookLanguageService {
   private readonly globalsFile: string;
   private readonly globalsSnapshot: ts.IScriptSnapshot;
   private readonly globalsText: string;
-  private readonly sessionGlobalsFile: string | undefined;
   private readonly options: ts.CompilerOptions;
   private readonly service: ts.LanguageService;
 
@@ -213,16 +234,12 @@ export class NotebookLanguageService {
     const manifest = readManifest(config.typesDir);
     this.options = notebookCompilerOptions(config.typesDir, manifest);
     this.globalsFile = join(config.notebookDir, globalsName);
-    // The kernel session's own declarations of its globals win when they were built (kernel/session/globals.ts
-    // with a `declare global` block); the built-in declarations stand in until then.
-    const sessionGlobals = manifest.globals ? join(config.typesDir, manifest.globals) : undefined;
-    this.sessionGlobalsFile = sessionGlobals && existsSync(sessionGlobals) && readFileSync(sessionGlobals, 'utf8').includes('declare global') ? sessionGlobals : undefined;
-    this.globalsText = this.sessionGlobalsFile ? 'export {};\n' : fallbackGlobals;
+    this.globalsText = globalsDeclarations(config.typesDir, manifest);
     this.globalsSnapshot = ts.ScriptSnapshot.fromString(this.globalsText);
     const host: ts.LanguageServiceHost = {
       getCompilationSettings: () => this.options,
       getProjectVersion: () => String(this.projectVersion),
-      getScriptFileNames: () => [this.globalsFile, ...(this.sessionGlobalsFile ? [this.sessionGlobalsFile] : []), ...this.order.map((c) => c.fileName)],
+      getScriptFileNames: () => [this.globalsFile, ...this.order.map((c) => c.fileName)],
       getScriptVersion: (fileName) => this.scriptVersion(fileName),
       getScriptSnapshot: (fileName) => this.scriptSnapshot(fileName),
       getCurrentDirectory: () => config.notebookDir,

@@ -243,3 +243,28 @@ void test('BatchMatMul (transposes made explicit, batches folded) matches cpu fo
   await tf.setBackend('wasm');
   assert.throws(() => tf.tidy(() => tf.matMul(tf.ones([3, 4]), tf.ones([5, 2]))), /inner shapes \(4\) and \(5\)/);
 });
+
+void test('Sum over leading axes (a product with ones) and tiled Transpose match cpu', async () => {
+  const sums: { shape: number[]; axis: number | number[] | null; keepDims: boolean }[] = [
+    { shape: [64, 7], axis: 0, keepDims: false },
+    { shape: [4, 6, 5, 3], axis: [0, 1, 2], keepDims: false },
+    { shape: [4, 6, 5, 3], axis: [1, 0], keepDims: true },
+    { shape: [4, 6, 5], axis: [0, 2], keepDims: false },
+    { shape: [4, 6, 5], axis: -1, keepDims: false },
+    { shape: [4, 6, 5], axis: null, keepDims: false },
+    { shape: [9], axis: 0, keepDims: true },
+  ];
+  for (const [i, c] of sums.entries()) {
+    const r = await compareBackends(() => tf.sum(tf.tensor(randomValues(size(c.shape), 90 + i), c.shape), c.axis ?? undefined, c.keepDims));
+    assert.ok(r.relErr <= TOLERANCE, `sum ${JSON.stringify(c)}: rel err ${r.relErr}`);
+  }
+  const ri = await compareBackends(() => tf.cast(tf.sum(tf.tensor(Array.from({ length: 24 }, (_, k) => k), [4, 6], 'int32'), 0), 'float32'));
+  assert.equal(ri.relErr, 0, 'int32 sum');
+  for (const [i, shape] of [[128, 64], [96, 32], [64, 128], [100, 30], [7, 5]].entries()) {
+    const r = await compareBackends(() => tf.transpose(tf.tensor(randomValues(size(shape), 95 + i), shape)));
+    assert.deepEqual(r.shape, [shape[1], shape[0]]);
+    assert.equal(r.relErr, 0, `transpose ${shape}`);
+  }
+  const r3 = await compareBackends(() => tf.transpose(tf.tensor(randomValues(60, 99), [3, 4, 5]), [2, 0, 1]));
+  assert.equal(r3.relErr, 0, 'rank-3 transpose');
+});

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { KernelSession } from '../../kernel/client/index';
 import { OutputText } from '../../kernel/client/outputText';
-import { displayedText, ensureKernelBuilt, notebookDir, run, session, type OutputEvent } from './helpers';
+import { displayedText, ensureKernelBuilt, notebookDir, recorder, run, session, type OutputEvent } from './helpers';
 
 const MAX_OUTPUT = 5000;
 
@@ -72,6 +72,18 @@ void describe('state across cells', () => {
     assert.deepEqual(displayedText((await ok('undefined')).out), []);
     assert.deepEqual(displayedText((await ok('const nothing = 1;')).out), []);
     assert.deepEqual(displayedText((await ok("display('once')")).out), ['once']);
+  });
+});
+
+void void describe('javascript cells', () => {
+  void test('run like TypeScript cells, and TypeScript syntax in them is an error', async () => {
+    const out = recorder();
+    const good = await s.execute({ cellId: 'js-1', cellLabel: 'Cell 30', code: 'const jsValue = [1, 2].map((x) => x * 2);\njsValue', language: 'javascript' }, out);
+    assert.equal(good.status, 'ok');
+    assert.deepEqual(displayedText(out), ['[ 2, 4 ]']);
+    const bad = await s.execute({ cellId: 'js-2', cellLabel: 'Cell 31', code: 'const typed: number = 1;', language: 'javascript' }, recorder());
+    assert.equal(bad.status, 'error');
+    assert.match(bad.error?.stack ?? '', /SyntaxError: [^\n]*\n {4}at Cell 31:1:12/);
   });
 });
 

@@ -75,7 +75,7 @@ void describe('state across cells', () => {
   });
 });
 
-void void describe('javascript cells', () => {
+void describe('javascript cells', () => {
   void test('run like TypeScript cells, and TypeScript syntax in them is an error', async () => {
     const out = recorder();
     const good = await s.execute({ cellId: 'js-1', cellLabel: 'Cell 30', code: 'const jsValue = [1, 2].map((x) => x * 2);\njsValue', language: 'javascript' }, out);

@@ -111,8 +111,7 @@ export class NotebookOutputView {
     } else if (change.type === 'update') {
       const output = this.outputs.get(entry);
       if (!output) return;
-      const items = this.items(cellId, entry);
-      this.edit(cellId, (exec) => exec.replaceOutputItems(items, output));
+      this.replaceItems(cellId, output, this.items(cellId, entry));
     } else {
       this.outputs.delete(entry);
       const rest = this.model.outputs(cellId).flatMap((e) => this.outputs.get(e) ?? []);
@@ -132,10 +131,18 @@ export class NotebookOutputView {
       const output = this.outputs.get(entry);
       const cellId = this.cellOf(entry);
       if (!output || !cellId) continue;
-      const items = this.items(cellId, entry);
-      this.edit(cellId, (exec) => exec.replaceOutputItems(items, output));
+      this.replaceItems(cellId, output, this.items(cellId, entry));
     }
     this.dirtyStreams.clear();
+  }
+
+  /**
+   * Replaces an output's items. The output object keeps the new items too: a later `replaceOutput`
+   * (after a display is cleared) sends the objects as they are, and would otherwise bring back old items.
+   */
+  private replaceItems(cellId: string, output: vscode.NotebookCellOutput, items: vscode.NotebookCellOutputItem[]): void {
+    output.items = items;
+    this.edit(cellId, (exec) => exec.replaceOutputItems(items, output));
   }
 
   private cellOf(entry: OutputEntry): string | undefined {

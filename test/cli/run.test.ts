@@ -175,18 +175,23 @@ void test('--out naming the input overwrites it (the only way to)', () => {
   assert.deepEqual(read(input).cells[0].outputs, [{ name: 'stdout', output_type: 'stream', text: ['in place\n'] }]);
 });
 
-void test('the written file is byte for byte what VS Code saves after running the same notebook', () => {
-  // fixtures/parity.saved-by-vscode.ipynb was saved by VS Code 1.100.3 (code-server 4.100.3) after
-  // "Run All" on fixtures/parity.ipynb with this kernel: streams, \r progress, a final value, a custom
-  // MIME bundle with PNG and markdown fallbacks, an error. VS Code also recorded each cell's language id
-  // (`metadata.vscode.languageId`, set when the cells switched to affordance-ts), which the CLI keeps as
-  // it finds it; that key is taken out before comparing.
-  const fixtures = join(__dirname, 'fixtures');
-  const saved = JSON.parse(readFileSync(join(fixtures, 'parity.saved-by-vscode.ipynb'), 'utf8')) as { cells: Cell[] };
-  for (const c of saved.cells) delete c.metadata.vscode;
-  const expected = JSON.stringify(saved, undefined, 1) + '\n';
-  const out = join(dir, 'parity.out.ipynb');
-  const r = cli(['run', join(fixtures, 'parity.ipynb'), '--out', out, '--allow-errors']);
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(readFileSync(out, 'utf8'), expected);
-});
+/**
+ * Notebooks saved by VS Code 1.100.3 (code-server 4.100.3) after "Run All" with this kernel, beside their
+ * inputs: `parity` has streams, \r progress, a final value, a custom MIME bundle with PNG and markdown
+ * fallbacks and an error; `display-update` updates a display of the first cell from the second and
+ * clears another. VS Code also recorded each cell's language id (`metadata.vscode.languageId`, set when
+ * the cells switched to affordance-ts), which the CLI keeps as it finds it; that key is taken out before
+ * comparing.
+ */
+for (const name of ['parity', 'display-update']) {
+  void test(`${name}: the written file is byte for byte what VS Code saves after running the same notebook`, () => {
+    const fixtures = join(__dirname, 'fixtures');
+    const saved = JSON.parse(readFileSync(join(fixtures, `${name}.saved-by-vscode.ipynb`), 'utf8')) as { cells: Cell[] };
+    for (const c of saved.cells) delete c.metadata.vscode;
+    const expected = JSON.stringify(saved, undefined, 1) + '\n';
+    const out = join(dir, `${name}.out.ipynb`);
+    const r = cli(['run', join(fixtures, `${name}.ipynb`), '--out', out, '--allow-errors']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(out, 'utf8'), expected);
+  });
+}

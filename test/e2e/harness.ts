@@ -102,6 +102,35 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
+const groups = new Set<number>();
+let exitHooks = false;
+
+/**
+ * code-server runs in its own process group, so it would outlive a test process that is killed (a timeout,
+ * Ctrl+C): on exit and on SIGINT/SIGTERM every group still registered is killed.
+ */
+function killOnExit(pid: number): void {
+  groups.add(pid);
+  if (exitHooks) return;
+  exitHooks = true;
+  const killAll = (): void => {
+    for (const g of groups) {
+      try {
+        process.kill(-g, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.on('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      killAll();
+      process.kill(process.pid, sig);
+    });
+  }
+}
+
 function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const srv = createServer();
@@ -233,6 +262,7 @@ export class VsCodeSession {
     );
     server.stdout?.pipe(log);
     server.stderr?.pipe(log);
+    if (server.pid) killOnExit(server.pid);
     const url = `http://127.0.0.1:${port}`;
     let browser: Browser | undefined;
     try {
@@ -355,7 +385,10 @@ export class VsCodeSession {
   /** Closes the browser and the whole code-server process group, waits for it, removes the scratch folder. */
   async close(): Promise<void> {
     await this.browser.close().catch(() => undefined);
-    if (this.server.pid) await killGroup(this.server.pid);
+    if (this.server.pid) {
+      await killGroup(this.server.pid);
+      groups.delete(this.server.pid);
+    }
     rmSync(this.scratch, { recursive: true, force: true });
   }
 }

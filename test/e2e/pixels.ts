@@ -22,12 +22,12 @@ export async function canvasPixel(canvas: Locator, fx: number, fy: number): Prom
   );
 }
 
-/** Turbo's top end is dark red (122, 4, 3): strongly red, little blue. */
+/** Turbo's top end is dark red, about (122, 13, 0): strongly red, little green or blue. */
 export function isHot([r, g, b, a]: Rgba): boolean {
-  return a > 200 && r > 90 && r > 2 * b && r > g;
+  return a > 200 && r > 90 && r > 3 * g && r > 3 * b;
 }
 
-/** Turbo's bottom end is dark indigo (48, 18, 59): more blue than red, and not bright. */
+/** Turbo's bottom end (the polynomial approximation the renderer draws) is near black, about (35, 23, 27). */
 export function isCold([r, g, b, a]: Rgba): boolean {
-  return a > 200 && b > r && r < 90 && g < 120;
+  return a > 200 && r < 60 && r + g + b < 150;
 }

@@ -1,7 +1,7 @@
 /**
  * What every cell can use without importing anything: `kernel`, `display` and `require`.
- * The types here describe them for IntelliSense ({@link KERNEL_GLOBALS_DTS} is the declaration text
- * the notebook's language service adds to every cell).
+ * The notebook's language service types the `kernel` global of cells with {@link KernelGlobal}
+ * (emitted into dist/types), so its TSDoc is what users see.
  */
 import { MIME_BUNDLE, type DisplayHandle, type Displayable } from '../display';
 import type { MimeBundle } from '../protocol';
@@ -38,30 +38,3 @@ export function mimeDisplayable(bundle: MimeBundle): Displayable {
   }
   return { [MIME_BUNDLE]: () => bundle };
 }
-
-/** Declarations of the cell globals, for the notebook's TypeScript language service. */
-export const KERNEL_GLOBALS_DTS = `
-interface AffordanceLabDisplayHandle {
-  /** Id of the output. */
-  readonly id: string;
-  /** Replaces the output in place (throttled; the last update always arrives). */
-  update(value: unknown): void;
-  /** Removes the output. */
-  clear(): void;
-}
-/** The kernel of this notebook. */
-declare const kernel: {
-  /** AbortSignal of the running cell: aborted when the user interrupts it. */
-  readonly signal: AbortSignal;
-  /** Shows a value as a rich output; the handle updates or clears it in place. */
-  display(value: unknown, options?: { id?: string }): AffordanceLabDisplayHandle;
-  /** Resolves after ms milliseconds; rejects when the cell is interrupted. */
-  sleep(ms: number): Promise<void>;
-  /** Wraps a MIME bundle (MIME type -> data) so that display shows it as it is. */
-  mime(bundle: Record<string, unknown>): object;
-  /** Folder of the notebook. */
-  readonly notebookDir: string;
-};
-/** Shows a value as a rich output in this cell; the handle updates or clears it in place. */
-declare function display(value: unknown, options?: { id?: string }): AffordanceLabDisplayHandle;
-`;

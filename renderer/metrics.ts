@@ -154,25 +154,40 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
   const chartFor = (m: MetricName, rows: string[]) => (theme: Theme) => {
     // Runs without per-class (or per-part) numbers still chart: one group of bars, their overall values.
     const classes: (string | null)[] = rows.length ? rows : [null];
-    let runColour = 0;
-    let refColour = 0;
+    // Colours follow the run's place in the payload, so a run has the same colour on every chart.
+    const colourOf = (run: MetricsRun): string => {
+      const same = p.runs.filter((r) => r.kind === run.kind);
+      const palette = run.kind === 'run' ? theme.series : theme.reference;
+      return palette[same.indexOf(run) % palette.length];
+    };
     const x = classes.map((c) => (c === null ? 'Overall' : plotText(c)));
-    // A published row without this metric (the paper has per-class KLD only) would be an empty legend entry.
-    const runs = visibleRuns().filter(({ run }) => run.kind === 'run' || classes.some((c) => value(run, state.split, c, m, state.group) !== null));
-    const data = runs.map(({ run }) => {
+    const data: Record<string, unknown>[] = [];
+    for (const { run } of visibleRuns()) {
       const y = classes.map((c) => value(run, state.split, c, m, state.group));
       const name = plotText(run.name);
       const hovertemplate = `%{x}<br>${name}: %{y:.3f}<extra></extra>`;
       if (run.kind === 'run') {
-        return { type: 'bar', name, x, y, hovertemplate, legendgroup: 'runs', marker: { color: theme.series[runColour++ % theme.series.length] } };
+        data.push({ type: 'bar', name, x, y, hovertemplate, marker: { color: colourOf(run) } });
+        continue;
       }
-      const group = { legendgroup: 'published' };
-      const colour = theme.reference[refColour++ % theme.reference.length];
-      if (state.refMode === 'bars') return { type: 'bar', name, x, y, hovertemplate, ...group, marker: { color: 'rgba(0,0,0,0)', line: { color: colour, width: 1.5 } } };
-      return { type: 'scatter', mode: 'lines+markers', name, x, y, hovertemplate, ...group, line: { color: colour, width: 1.5, dash: 'dot' }, marker: { color: colour, size: 6, symbol: 'diamond' }, connectgaps: false };
-    });
+      const hasRows = y.some((v) => v !== null);
+      const overall = value(run, state.split, null, m);
+      // The paper gives per-class KLD only; its overall SIM/NSS (and rows without per-class numbers)
+      // still make a useful yardstick: a dashed level line across the chart.
+      if (!hasRows && overall === null) continue;
+      const colour = colourOf(run);
+      if (!hasRows) {
+        const label = plotText(`${run.name} · overall`);
+        data.push({ type: 'scatter', mode: 'lines', name: label, x, y: x.map(() => overall), hovertemplate: `${label}: %{y:.3f}<extra></extra>`, line: { color: colour, width: 1.2, dash: 'dash' } });
+      } else if (state.refMode === 'bars') {
+        data.push({ type: 'bar', name, x, y, hovertemplate, marker: { color: 'rgba(0,0,0,0)', line: { color: colour, width: 1.5 } } });
+      } else {
+        data.push({ type: 'scatter', mode: 'lines+markers', name, x, y, hovertemplate, line: { color: colour, width: 1.5, dash: 'dot' }, marker: { color: colour, size: 6, symbol: 'diamond' }, connectgaps: false });
+      }
+    }
     const layout = baseLayout(theme, {
-      height: 300,
+      // A long legend beside the plot gets the height it needs instead of a scrollbar.
+      height: data.length > 4 ? Math.max(300, 120 + 20 * data.length) : 300,
       barmode: 'group',
       bargap: 0.2,
       title: { text: `${m} · ${state.split}${state.group === 'part' ? ' · per body part' : ''}`, font: { size: theme.fontSize + 1, color: theme.foreground }, x: 0, xanchor: 'left', y: 0.98 },
@@ -185,7 +200,7 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
       // A few traces fit in one row above the plot; more go in a column on the right so the plot keeps its height.
       legend:
         data.length > 4
-          ? { orientation: 'v', x: 1.01, xanchor: 'left', y: 1, yanchor: 'top', font: { color: theme.foreground, size: theme.fontSize - 2 }, tracegroupgap: 8 }
+          ? { orientation: 'v', x: 1.01, xanchor: 'left', y: 1, yanchor: 'top', font: { color: theme.foreground, size: theme.fontSize - 2 } }
           : { orientation: 'h', x: 1, xanchor: 'right', y: 1.0, yanchor: 'bottom', font: { color: theme.foreground } },
       datarevision: Date.now(),
     });

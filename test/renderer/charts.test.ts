@@ -68,9 +68,10 @@ void describe('metrics', () => {
     const paper = paperData().perClassKLD.seen;
     assert.deepEqual(kld[0].x, paper.classes);
     assert.deepEqual(kld[3].y, paper.methods['PIAL-Net']);
-    // The paper has per-class KLD only: the SIM chart has no (empty) paper trace.
+    // The paper has per-class KLD only: on the SIM chart its overall SIM is a level line.
     const sim = await traces('#out-mx .al-metric-chart[data-metric="SIM"]');
-    assert.deepEqual(sim.map((t) => t.name), ['PIAL-Net (ours)', 'no pose branch', 'no interactive loss']);
+    assert.deepEqual(sim.map((t) => [t.name, t.type]), [['PIAL-Net (ours)', 'bar'], ['no pose branch', 'bar'], ['no interactive loss', 'bar'], ['PIAL-Net · overall', 'scatter']]);
+    assert.ok(sim[3].y.every((v) => v === paperData().overall['PIAL-Net'].seen.SIM));
     const ticks = await s.page.$$eval('#out-mx .al-metric-chart[data-metric="KLD"] .xtick text', (ts) => ts.length);
     assert.equal(ticks, 23);
     await screenshot(s, 'mx', 'metrics-dark');
@@ -109,8 +110,8 @@ void describe('metrics', () => {
     await s.page.locator('#out-mx button.al-grouping[data-value="body parts"]').click();
     const kld = await traces('#out-mx .al-metric-chart[data-metric="KLD"]');
     assert.deepEqual(kld[0].x, ['Back', 'Hips', 'Hands', 'Feet', 'Mouth', 'Outside']);
-    // The paper row has no per-part numbers: no empty trace for it.
-    assert.deepEqual(kld.map((t) => t.name), ['PIAL-Net (ours)', 'no pose branch', 'no interactive loss']);
+    // The paper row has no per-part numbers: its overall KLD is a level line.
+    assert.deepEqual(kld.map((t) => t.name), ['PIAL-Net (ours)', 'no pose branch', 'no interactive loss', 'PIAL-Net · overall']);
     const p = metricsPayload();
     assert.deepEqual(kld[1].y, Object.values(p.runs[1].results.Seen!.perPart!).map((v) => v.KLD));
     assert.match((await s.page.locator('#out-mx .al-note').textContent()) ?? '', /^6 body parts · Seen/);
@@ -121,8 +122,8 @@ void describe('metrics', () => {
   void it('draws every published row the kernel can add', async () => {
     await s.page.evaluate(async (p) => void (await window.harness.render('mxall', 'application/vnd.affordance-lab.metrics.v1+json', p)), metricsPayload({ runs: 1, allReferences: true, title: 'PIAL-Net (ours) vs published methods' }));
     const kld = await traces('#out-mxall .al-metric-chart[data-metric="KLD"]');
-    // ViTPose has no per-class row in the paper.
-    assert.deepEqual(kld.map((t) => t.name), ['PIAL-Net (ours)', 'PSPNet (CVPR 2023)', 'DeepLabV3+ (CVPR 2023)', 'SegFormer (CVPR 2023)', 'HRNet (CVPR 2023)', 'HRFormer (CVPR 2023)', 'HSNet (CVPR 2023)', 'PIAL-Net (CVPR 2023)']);
+    // ViTPose has no per-class row in the paper: its overall KLD is a level line.
+    assert.deepEqual(kld.map((t) => t.name), ['PIAL-Net (ours)', 'PSPNet (CVPR 2023)', 'DeepLabV3+ (CVPR 2023)', 'SegFormer (CVPR 2023)', 'HRNet (CVPR 2023)', 'ViTPose (CVPR 2023) · overall', 'HRFormer (CVPR 2023)', 'HSNet (CVPR 2023)', 'PIAL-Net (CVPR 2023)']);
     await screenshot(s, 'mxall', 'metrics-all-references-dark');
     await s.page.locator('#out-mxall input.al-log').check();
     const axisType = await s.page.evaluate(() => (document.querySelector('#out-mxall .al-metric-chart') as HTMLElement & { _fullLayout: { yaxis: { type: string } } })._fullLayout.yaxis.type);

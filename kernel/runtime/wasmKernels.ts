@@ -413,8 +413,37 @@ export const transposeWasm = composite('Transpose', (s, inputs, attrs) => {
 });
 transposeWasm.setupFunc = (backend) => originalTranspose?.setupFunc?.(backend);
 
+/**
+ * SplitV through the Slice above, so that splitting channels of an NHWC tensor is a 2-D copy rather
+ * than wasm's rank-4 JavaScript loop.
+ */
+export const splitVWasm: KernelConfig = {
+  kernelName: 'SplitV',
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const x = inputs.x;
+    if (!x) throw new Error('SplitV: missing input "x"');
+    const axis = tf.util.parseAxisParam(attrs?.axis as number, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x, attrs?.numOrSizeSplits as number | number[], axis);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    const outs: TensorInfo[] = [];
+    try {
+      for (const n of sizes) {
+        const size = x.shape.slice();
+        size[axis] = n;
+        outs.push(sliceWasm.kernelFunc({ inputs: { x }, backend, attrs: { begin: begin.slice(), size } }) as TensorInfo);
+        begin[axis] += n;
+      }
+    } catch (e) {
+      for (const o of outs) (backend as KernelBackend).disposeData(o.dataId);
+      throw e;
+    }
+    return outs;
+  },
+};
+
 /** wasm kernels that exist but are replaced because the composite is much faster. */
-const REPLACED = new Set(['Conv2DBackpropInput', 'Slice', 'BatchMatMul', 'Sum', 'Transpose']);
+const REPLACED = new Set(['Conv2DBackpropInput', 'Slice', 'BatchMatMul', 'Sum', 'Transpose', 'SplitV']);
 
 /** Every kernel this module adds to the wasm backend. */
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
@@ -427,6 +456,7 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   batchMatMulWasm,
   sumWasm,
   transposeWasm,
+  splitVWasm,
 ];
 
 /**

@@ -268,3 +268,17 @@ void test('Sum over leading axes (a product with ones) and tiled Transpose match
   const r3 = await compareBackends(() => tf.transpose(tf.tensor(randomValues(60, 99), [3, 4, 5]), [2, 0, 1]));
   assert.equal(r3.relErr, 0, 'rank-3 transpose');
 });
+
+void test('SplitV through the merged-axes Slice matches cpu on every axis, with -1 sizes', async () => {
+  const cases: { shape: number[]; splits: number | number[]; axis: number }[] = [
+    { shape: [2, 4, 4, 12], splits: [4, 8], axis: -1 },
+    { shape: [2, 4, 4, 12], splits: 3, axis: 3 },
+    { shape: [3, 6, 5], splits: [2, -1], axis: 1 },
+    { shape: [6, 5], splits: 2, axis: 0 },
+    { shape: [2, 3, 4, 6, 4], splits: [1, 2, 3], axis: 3 },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const r = await compareBackends(() => tf.split(tf.tensor(randomValues(size(c.shape), 110 + i), c.shape), c.splits, c.axis));
+    assert.equal(r.relErr, 0, JSON.stringify(c));
+  }
+});

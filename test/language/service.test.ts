@@ -283,6 +283,14 @@ void test('bad input: duplicate cell ids are named', () => {
   assert.throws(() => service.setCells([{ id: 'dup', text: '' }, { id: 'dup', text: '' }]), /cell id dup appears twice \(cells 0 and 1\)/);
 });
 
+void test('bad input leaves the service as it was', () => {
+  const { ids } = load(['const kept = 1;', 'const k: number = kept;']);
+  assert.throws(() => service.setCells([{ id: 'fresh', text: 'const other = 1;' }, { id: 'fresh', text: '' }]), /appears twice/);
+  assert.deepEqual(service.cellIds(), ids);
+  assert.throws(() => service.getHover('fresh', { line: 0, character: 0 }), /no cell with id fresh/);
+  assert.equal(describeDiagnostics(ids), '');
+});
+
 void test('bad input: a cell without text is named', () => {
   assert.throws(() => service.setCells([{ id: 'ok', text: '' }, { id: 'broken', text: undefined as unknown as string }]), /cell 1 \(broken\) has text of type undefined/);
 });

@@ -270,14 +270,19 @@ export class NotebookLanguageService {
    * their syntax trees; only cells whose text or visible earlier names changed are new to it.
    */
   setCells(inputs: readonly CellInput[]): void {
-    const seen = new Set<string>();
-    let changed = inputs.length !== this.order.length;
-    const order: CellState[] = [];
+    // Checked before anything changes, so bad input leaves the service as it was.
+    const firstIndex = new Map<string, number>();
     for (const [i, input] of inputs.entries()) {
       if (typeof input?.id !== 'string' || input.id.length === 0) throw new Error(`notebook language service: cell ${i} has no id (expected a non-empty string)`);
       if (typeof input.text !== 'string') throw new Error(`notebook language service: cell ${i} (${input.id}) has text of type ${typeof input.text} (expected a string)`);
-      if (seen.has(input.id)) throw new Error(`notebook language service: cell id ${input.id} appears twice (cells ${order.findIndex((c) => c.id === input.id)} and ${i})`);
-      seen.add(input.id);
+      const earlier = firstIndex.get(input.id);
+      if (earlier !== undefined) throw new Error(`notebook language service: cell id ${input.id} appears twice (cells ${earlier} and ${i})`);
+      firstIndex.set(input.id, i);
+    }
+    const seen = new Set(firstIndex.keys());
+    let changed = inputs.length !== this.order.length;
+    const order: CellState[] = [];
+    for (const [i, input] of inputs.entries()) {
       let state = this.cells.get(input.id);
       if (!state) {
         const n = this.nextSeq++;

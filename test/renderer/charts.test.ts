@@ -185,6 +185,15 @@ void describe('metrics', () => {
 });
 
 void describe('training', () => {
+  void it('shows a run that has not taken a step yet', async () => {
+    const p = trainingPayload(0);
+    await s.page.evaluate(async (p) => void (await window.harness.render('tr0', 'application/vnd.affordance-lab.training.v1+json', p)), p);
+    assert.equal(await s.page.locator('#out-tr0 [role="alert"]').count(), 0);
+    assert.match((await s.page.locator('#out-tr0 .al-status').nth(1).textContent()) ?? '', /step 0\/600 \(0%\)/);
+    assert.equal((await traces('#out-tr0 .al-loss-chart'))[0].x.length, 0);
+    await s.page.evaluate(() => window.harness.dispose('tr0'));
+  });
+
   void it('draws loss, lr and epoch metric curves with the run state', async () => {
     await s.page.evaluate(async (p) => void (await window.harness.render('tr', 'application/vnd.affordance-lab.training.v1+json', p)), trainingPayload(250));
     const loss = await traces('#out-tr .al-loss-chart');

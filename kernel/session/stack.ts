@@ -13,7 +13,7 @@ interface SourceEntry {
 
 /** Cell URLs and local files whose frames are mapped; the oldest entries are dropped beyond the cap. */
 const sources = new Map<string, SourceEntry>();
-const MAX_SOURCES = 2000;
+const MAX_SOURCES = 500;
 
 function remember(url: string, entry: SourceEntry): void {
   sources.delete(url);

@@ -67,7 +67,8 @@ class NotebookServices implements vscode.Disposable {
     let service = this.services.get(key);
     if (!service) {
       const { NotebookLanguageService } = await loadCore();
-      service = new NotebookLanguageService({ notebookDir: notebookFolder(notebook), typesDir: this.typesDir });
+      // Another request may have created it while TypeScript was loading.
+      service = this.services.get(key) ?? new NotebookLanguageService({ notebookDir: notebookFolder(notebook), typesDir: this.typesDir });
       this.services.set(key, service);
     }
     service.setCells(

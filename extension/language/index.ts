@@ -69,7 +69,8 @@ class NotebookServices implements vscode.Disposable {
       const { NotebookLanguageService } = await loadCore();
       // Another request may have created it while TypeScript was loading.
       service = this.services.get(key) ?? new NotebookLanguageService({ notebookDir: notebookFolder(notebook), typesDir: this.typesDir });
-      this.services.set(key, service);
+      // A notebook closed meanwhile keeps no service (its close event has passed).
+      if (!notebook.isClosed) this.services.set(key, service);
     }
     service.setCells(
       notebook

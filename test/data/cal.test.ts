@@ -303,3 +303,40 @@ void test('EXIF orientation is applied when reading, so a rotated photo matches 
   for (let k = 0; k < back.rgb.length; k++) diff += Math.abs(back.rgb[k] - upright.rgb[k]);
   assert.ok(diff / back.rgb.length < 12, `the decoded pixels are upright again (mean difference ${(diff / back.rgb.length).toFixed(1)})`);
 });
+
+void test('region masking: a test pair keeps only the non-interactive regions its interaction touches', async () => {
+  const root = await smallSynCAL();
+  const ds = await openCAL(root, { split: 'Seen', subset: 'testset', size: 16 });
+  const plain = await openCAL(root, { split: 'Seen', subset: 'testset', size: 16, regionMask: false });
+  const hands = 2;
+  let checked = 0;
+  for (let i = 0; i < ds.length; i++) {
+    const { interactive, nonInteractive } = ds.pairInfo(i);
+    const touched = new Set((interactive.regions ?? []).filter((r) => r.channel === hands).map((r) => r.name));
+    const offered = (nonInteractive.regions ?? []).filter((r) => r.channel === hands);
+    const names = new Set(offered.map((r) => r.name));
+    if (touched.size !== 1 || names.size < 2 || ![...touched].every((n) => names.has(n))) continue;
+    const want = offered.filter((r) => touched.has(r.name)).flatMap((r) => r.points);
+    const p = await ds.get(i);
+    const q = await plain.get(i);
+    try {
+      assert.deepEqual(p.gtNonContacts[hands], want, `pair ${i}: Hands GT from the ${[...touched].join()} region only`);
+      assert.deepEqual(q.gtNonContacts[hands], nonInteractive.contacts[hands], `pair ${i}: without region masking, every Hands point`);
+      assert.ok(want.length < nonInteractive.contacts[hands].length);
+    } finally {
+      p.dispose();
+      q.dispose();
+    }
+    checked++;
+  }
+  assert.ok(checked >= 3, `only ${checked} pairs had a choice of distinguishable hand regions`);
+});
+
+void test('bad input: a region with an unknown channel', async () => {
+  const root = await copyOfSynCAL();
+  const ann = firstImage(root, 'Seen', 'trainset', 'non_interactive', 'Cut').replace(/\.jpg$/, '.json');
+  const o = JSON.parse(readFileSync(ann, 'utf8')) as { regions: { channel: string }[] };
+  o.regions[0].channel = 'Elbow';
+  writeFileSync(ann, JSON.stringify(o, null, 1));
+  await expectError(openCAL(root), ann, /regions\[0\]\.channel: unknown channel "Elbow" \(expected one of Back, Hips, Hands, Feet, Mouth, Outside\)/);
+});

@@ -37,6 +37,12 @@ export interface OpenCALOptions {
    * `test` (default): test pairs only, as the paper states; `always`: training pairs too; `never`.
    */
   mask?: 'test' | 'always' | 'never';
+  /**
+   * Where the masking rule applies and both annotations carry named `regions` (SynCAL), also keep only the
+   * non-interactive regions whose names the interactive image touches (e.g. the end grip, not the mid grip), so the
+   * pair's GT follows the interaction. No effect on annotations without regions (the real CAL). @default true
+   */
+  regionMask?: boolean;
   /** Pairs file of the test subset. @default `<root>/<split>/test_pairs.txt` */
   pairsFile?: string;
 }
@@ -73,6 +79,8 @@ export interface CalPair {
   nonInteractive: CalPairImage;
   /** Channels of the non-interactive GT that the masking rule zeroed. */
   maskedChannels: number[];
+  /** The non-interactive contact points the GT was built from, after masking (CONTACT_CHANNELS order). */
+  gtNonContacts: [number, number][][];
   dispose(): void;
 }
 
@@ -147,6 +155,7 @@ interface PairArrays {
   sizeIn: { width: number; height: number };
   sizeNon: { width: number; height: number };
   masked: number[];
+  nonContacts: [number, number][][];
 }
 
 /**
@@ -200,10 +209,29 @@ export class CalDataset {
     return this.pairs[i];
   }
 
-  private maskFor(p: PairRef): number[] {
+  /** Whether the masking rule applies to this dataset's pairs (`mask` and the subset). */
+  private get masking(): boolean {
     const m = this.options.mask;
-    if (m === 'never' || (m === 'test' && this.subset !== 'testset')) return [];
+    return !(m === 'never' || (m === 'test' && this.subset !== 'testset'));
+  }
+
+  private maskFor(p: PairRef): number[] {
+    if (!this.masking) return [];
     return CONTACT_CHANNELS.map((_, c) => c).filter((c) => p.inter.contacts[c].length === 0);
+  }
+
+  /**
+   * The non-interactive points the GT is built from: all of them, or, with region masking, per channel the points
+   * of the regions whose names the interactive image touches (all of the channel when no name matches).
+   */
+  private nonContactsFor(p: PairRef): [number, number][][] {
+    const inter = p.inter.regions, non = p.non.regions;
+    if (!this.options.regionMask || !this.masking || !inter || !non) return p.non.contacts;
+    return p.non.contacts.map((all, c) => {
+      const names = new Set(inter.filter((r) => r.channel === c).map((r) => r.name));
+      const kept = non.filter((r) => r.channel === c && names.has(r.name)).flatMap((r) => r.points);
+      return kept.length > 0 ? kept : all;
+    });
   }
 
   private async loadArrays(index: number, p: PairRef, rng?: Rng, aug?: Required<AugmentOptions>): Promise<PairArrays> {
@@ -221,7 +249,8 @@ export class CalDataset {
     const imageIn = toFloat(a.rgb, this.options.normalize, bi, ci);
     const imageNon = toFloat(b.rgb, this.options.normalize, bn, cn);
     const gtIn = buildGroundTruth(p.inter.contacts, p.inter.width, p.inter.height, { size: S });
-    const gtNon = buildGroundTruth(p.non.contacts, p.non.width, p.non.height, { size: S, zeroChannels: masked });
+    const nonContacts = this.nonContactsFor(p);
+    const gtNon = buildGroundTruth(nonContacts, p.non.width, p.non.height, { size: S, zeroChannels: masked });
     const pose = new Float32Array(17 * 3);
     const kps = p.inter.pose ?? [];
     const sx = S / p.inter.width, sy = S / p.inter.height;
@@ -242,7 +271,7 @@ export class CalDataset {
         flipHwc(gtNon, S, 6);
       }
     }
-    return { index, pair: p, imageIn, imageNon, pose, gtIn, gtNon, sizeIn: { width: a.width, height: a.height }, sizeNon: { width: b.width, height: b.height }, masked };
+    return { index, pair: p, imageIn, imageNon, pose, gtIn, gtNon, sizeIn: { width: a.width, height: a.height }, sizeNon: { width: b.width, height: b.height }, masked, nonContacts: nonContacts.map((pts, c) => (masked.includes(c) ? [] : pts)) };
   }
 
   /**
@@ -269,6 +298,7 @@ export class CalDataset {
       interactive: { path: p.inter.path, rel: p.inter.rel, object: p.inter.object, image: t.imIn, originalSize: a.sizeIn, contacts: p.inter.contacts, gt: t.gtIn, pose: t.pose, keypoints: p.inter.pose ?? [] },
       nonInteractive: { path: p.non.path, rel: p.non.rel, object: p.non.object, image: t.imNon, originalSize: a.sizeNon, contacts: p.non.contacts, gt: t.gtNon },
       maskedChannels: a.masked,
+      gtNonContacts: a.nonContacts,
       dispose: () => Object.values(t).forEach((x) => x.dispose()),
     };
   }
@@ -483,7 +513,7 @@ function openCALSync(root: string, options: OpenCALOptions): CalDataset {
   const subset = options.subset ?? 'trainset';
   if (split !== 'Seen' && split !== 'Unseen') throw new Error(`openCAL: split must be 'Seen' or 'Unseen', got ${JSON.stringify(split)}`);
   if (subset !== 'trainset' && subset !== 'testset') throw new Error(`openCAL: subset must be 'trainset' or 'testset', got ${JSON.stringify(subset)}`);
-  const opts = { split, subset, seed: options.seed ?? 0, onError: options.onError ?? 'throw', size: options.size ?? 224, normalize: options.normalize ?? 'imagenet', mask: options.mask ?? 'test' } as const;
+  const opts = { split, subset, seed: options.seed ?? 0, onError: options.onError ?? 'throw', size: options.size ?? 224, normalize: options.normalize ?? 'imagenet', mask: options.mask ?? 'test', regionMask: options.regionMask ?? true } as const;
   if (!Number.isInteger(opts.size) || opts.size < 8) throw new Error(`openCAL: size must be an integer >= 8, got ${opts.size}`);
   const log = new ProblemLog(opts.onError);
   const abs = resolve(root);

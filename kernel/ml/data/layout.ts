@@ -31,6 +31,20 @@ export interface CalImageRecord {
   pose?: [number, number, number][];
   humanBox?: [number, number, number, number];
   objectBox?: [number, number, number, number];
+  /** Named contact regions, when the annotation has them (SynCAL's extension; see {@link CalRegion}). */
+  regions?: CalRegion[];
+}
+
+/**
+ * A named contact region (optional `regions` field of an annotation, written by SynCAL): on a non-interactive
+ * image every alternative a body part could touch, on an interactive image the ones touched. Alternatives that
+ * look alike share a name. With it, a pair keeps only the non-interactive regions its interaction uses.
+ */
+export interface CalRegion {
+  /** Channel index in CONTACT_CHANNELS. */
+  channel: number;
+  name: string;
+  points: [number, number][];
 }
 
 /** Reads and parses a JSON file, reporting a syntax error with its line. */
@@ -95,7 +109,29 @@ export function parseAnnotation(file: string): Pick<CalImageRecord, 'width' | 'h
     });
     contacts.push(pts);
   }
-  return { width, height, contacts, humanBox: box(file, text, value, 'human_box'), objectBox: box(file, text, value, 'object_box') };
+  const regions = parseRegions(file, text, value.regions, width, height);
+  return { width, height, contacts, humanBox: box(file, text, value, 'human_box'), objectBox: box(file, text, value, 'object_box'), ...(regions ? { regions } : {}) };
+}
+
+function parseRegions(file: string, text: string, v: unknown, width: number, height: number): CalRegion[] | undefined {
+  if (v === undefined) return undefined;
+  const line = lineOfKey(text, 'regions');
+  if (!Array.isArray(v)) throw new CalDataError(file, `expected a list of { channel, name, points }, got ${JSON.stringify(v)}`, line, 'regions');
+  return v.map((r: unknown, i: number): CalRegion => {
+    const field = `regions[${i}]`;
+    if (!isObj(r)) throw new CalDataError(file, `expected { channel, name, points }, got ${JSON.stringify(r)}`, line, field);
+    const c = CONTACT_CHANNELS.indexOf(r.channel as (typeof CONTACT_CHANNELS)[number]);
+    if (c < 0) throw new CalDataError(file, `unknown channel ${JSON.stringify(r.channel)} (expected one of ${CONTACT_CHANNELS.join(', ')})`, line, `${field}.channel`);
+    if (typeof r.name !== 'string' || r.name === '') throw new CalDataError(file, `expected a non-empty name, got ${JSON.stringify(r.name)}`, line, `${field}.name`);
+    if (!Array.isArray(r.points)) throw new CalDataError(file, `expected a list of [x, y] points, got ${JSON.stringify(r.points)}`, line, `${field}.points`);
+    const points = r.points.map((p: unknown, k: number): [number, number] => {
+      if (!Array.isArray(p) || p.length < 2 || !isNum(p[0]) || !isNum(p[1])) throw new CalDataError(file, `expected a point [x, y] of numbers, got ${JSON.stringify(p)}`, line, `${field}.points[${k}]`);
+      const [x, y] = p as number[];
+      if (x < 0 || y < 0 || x > width || y > height) throw new CalDataError(file, `point (${x}, ${y}) lies outside the ${width} x ${height} image (expected 0 <= x <= ${width}, 0 <= y <= ${height})`, line, `${field}.points[${k}]`);
+      return [x, y];
+    });
+    return { channel: c, name: r.name, points };
+  });
 }
 
 /**

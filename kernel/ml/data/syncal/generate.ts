@@ -68,6 +68,9 @@ function annotationJson(s: Scene): string {
   CONTACT_CHANNELS.forEach((_, c) => {
     o[`kps${c + 1}`] = s.contacts[c].map(([x, y]) => [clampX(x), clampY(y)]);
   });
+  // SynCAL's extension (ignored by readers of the plain CAL format): named regions, so that a pair can tell which
+  // of several alternatives (end grip or mid grip) its interaction uses.
+  o.regions = s.regions.map((r) => ({ channel: r.channel, name: r.name, points: r.points.map(([x, y]) => [clampX(x), clampY(y)]) }));
   if (s.humanBox) o.human_box = s.humanBox;
   o.object_box = s.objectBox;
   return JSON.stringify(o, null, 1) + '\n';

@@ -27,6 +27,12 @@ export interface ObjectModel {
   svg: string;
   /** Contact regions per body part; each entry is one alternative (e.g. each of two handles), a few points. */
   regions: Partial<Record<ContactChannel, Pt[][]>>;
+  /**
+   * Names of the alternatives, parallel to `regions`. Alternatives that look the same in an image of the object
+   * alone (two symmetric handles) share a name; ones that can be told apart (end grip, mid grip) do not.
+   * Default: the channel name in lower case for every alternative.
+   */
+  regionNames?: Partial<Record<ContactChannel, string[]>>;
   /** Where the object meets the environment (the ground, or its working end). */
   outside: Pt[];
   variants: Variant[];
@@ -70,6 +76,7 @@ function tool(name: string, opts: { handle: number; head: (top: number, c: strin
       name,
       svg: line([0, 0.06], [0, top], w, hc) + head.svg,
       regions,
+      regionNames: { Hands: ['end_grip', 'mid_grip'] },
       outside: head.outside,
       variants: opts.mouth ? [MOUTH, HOLD] : [HOLD],
       holdAngle: opts.angle ?? [-70, -15],
@@ -112,6 +119,7 @@ function vessel(name: string, opts: { w: number; h: number; handles: 0 | 1 | 2; 
       name,
       svg: parts.join(''),
       regions: { Hands: hands, ...(opts.mouth ? { Mouth: [opts.spout ? [[bx + w + 0.072, -h * 0.43]] as Pt[] : rim] } : {}) },
+      regionNames: { Hands: opts.handles === 1 ? ['handle', 'body'] : opts.handles === 2 ? ['handle', 'handle'] : ['body', 'body'] },
       outside,
       variants: [...(opts.mouth ? [MOUTH] : []), { ...HOLD, hands: 1 }, ...(opts.extraVariants ?? [])],
       holdAngle: [-12, 12],
@@ -176,7 +184,7 @@ const ball = (name: string, r: number, pattern: boolean, variants: Variant[]): O
   const rr = r * rng.range(0.85, 1.15);
   const c = colour(rng, [45, 70]);
   const svg = circle(0, -rr, rr, c, '#222', 0.006) + (pattern ? poly([[0, -rr * 1.4], [rr * 0.35, -rr * 1.1], [rr * 0.2, -rr * 0.7], [-rr * 0.2, -rr * 0.7], [-rr * 0.35, -rr * 1.1]], '#222') : line([-rr, -rr], [rr, -rr], 0.008, '#00000066'));
-  return { name, svg, regions: { Feet: [[[-rr * 0.9, -rr * 0.6]], [[-rr * 0.6, -rr * 0.2]]], Hands: [[[-rr * 0.95, -rr]], [[rr * 0.95, -rr]]] }, outside: [[0, 0]], variants };
+  return { name, svg, regions: { Feet: [[[-rr * 0.9, -rr * 0.6]], [[-rr * 0.6, -rr * 0.2]]], Hands: [[[-rr * 0.95, -rr]], [[rr * 0.95, -rr]]] }, regionNames: { Feet: ['upper_side', 'lower_side'], Hands: ['side', 'side'] }, outside: [[0, 0]], variants };
 };
 
 const chair = (name: string, back: boolean, seatH: number, seatW: number): ObjectKind => (rng) => {
@@ -225,6 +233,7 @@ const bicycle = (name: string, seatH: number, wheelR: number, hasSeat: boolean):
     name,
     svg,
     regions: { ...(hasSeat ? { Hips: [[seat]] } : {}), Hands: [[bar]], Feet: hasSeat ? [[pedal]] : [[[-0.1, -r - 0.02]], [[0.0, -r - 0.02]]] },
+    regionNames: { Feet: hasSeat ? ['pedal'] : ['deck_rear', 'deck_front'] },
     outside: [[back[0], 0], [frontW[0], 0]],
     variants: hasSeat ? [{ parts: ['Hips', 'Hands', 'Feet'], mode: 'ride' }, { parts: ['Hands', 'Feet'], mode: 'ride' }] : [{ parts: ['Hands', 'Feet'], mode: 'ride' }],
     seat,
@@ -281,7 +290,7 @@ const umbrella = (name: string, r: number, handle: number): ObjectKind => (rng) 
   const rr = r * rng.range(0.9, 1.1), h = handle * rng.range(0.9, 1.1);
   const c = colour(rng);
   const svg = line([0, 0.03], [0, -h], 0.012, '#333') + `<path d="M ${f(-rr)} ${f(-h + 0.02)} Q 0 ${f(-h - rr * 0.9)} ${f(rr)} ${f(-h + 0.02)} Z" fill="${c}"/>`;
-  return { name, svg, regions: { Hands: [seg([0, 0.02], [0, -0.05], 2), seg([0, -h * 0.45], [0, -h * 0.55], 2)] }, outside: [[0, -h - rr * 0.45]], variants: [HOLD], holdAngle: [-15, 15] };
+  return { name, svg, regions: { Hands: [seg([0, 0.02], [0, -0.05], 2), seg([0, -h * 0.45], [0, -h * 0.55], 2)] }, regionNames: { Hands: ['end_grip', 'mid_shaft'] }, outside: [[0, -h - rr * 0.45]], variants: [HOLD], holdAngle: [-15, 15] };
 };
 
 const crutch = (name: string, h: number, gripAt: number): ObjectKind => (rng) => {

@@ -19,7 +19,18 @@ export interface Scene {
   objectBox: [number, number, number, number];
   /** The variant drawn (interactive scenes). */
   variant?: Variant;
+  /** Named regions: every alternative (non-interactive) or the ones touched (interactive). */
+  regions: SceneRegion[];
 }
+
+/** A named contact region of a scene (SynCAL's extension of the annotation, see `regions` in the JSON). */
+export interface SceneRegion {
+  channel: ContactChannel;
+  name: string;
+  points: Pt[];
+}
+
+const regionName = (m: ObjectModel, ch: ContactChannel, i: number): string => m.regionNames?.[ch]?.[i] ?? ch.toLowerCase();
 
 const CH = (c: ContactChannel): number => CONTACT_CHANNELS.indexOf(c);
 const centroid = (pts: Pt[]): Pt => [pts.reduce((a, p) => a + p[0], 0) / pts.length, pts.reduce((a, p) => a + p[1], 0) / pts.length];
@@ -91,10 +102,19 @@ export function objectScene(cls: CalClass, kind: ObjectKind, rng: Rng, W: number
     const pts = objectPoints(m, p);
     if (!inside(pts, W, H, 3)) continue;
     const contacts: Pt[][] = CONTACT_CHANNELS.map(() => []);
-    for (const part of kindParts(cls, m)) for (const alt of m.regions[part] ?? []) contacts[CH(part)].push(...alt.map((q) => apply(p, q)));
-    contacts[CH('Outside')].push(...m.outside.map((q) => apply(p, q)));
+    const regions: SceneRegion[] = [];
+    for (const part of kindParts(cls, m)) {
+      (m.regions[part] ?? []).forEach((alt, i) => {
+        const points = alt.map((q) => apply(p, q));
+        contacts[CH(part)].push(...points);
+        regions.push({ channel: part, name: regionName(m, part, i), points });
+      });
+    }
+    const outside = m.outside.map((q) => apply(p, q));
+    contacts[CH('Outside')].push(...outside);
+    regions.push({ channel: 'Outside', name: 'outside', points: outside });
     const svg = background(rng, W, H, gy) + `<g transform="${svgTransform(p)}">${m.svg}</g>`;
-    return { svg, width: W, height: H, object: m.name, contacts, objectBox: bbox(pts, 0.02 * scale, W, H) };
+    return { svg, width: W, height: H, object: m.name, contacts, objectBox: bbox(pts, 0.02 * scale, W, H), regions };
   }
   throw new Error(`SynCAL: could not place a ${cls.name} object in a ${W} x ${H} image`);
 }
@@ -102,6 +122,15 @@ export function objectScene(cls: CalClass, kind: ObjectKind, rng: Rng, W: number
 interface Posed {
   person: Person;
   contacts: Pt[][];
+  regions: SceneRegion[];
+}
+
+/** Adds touched points to the contacts and records them as a named region. */
+function touch(posed: { contacts: Pt[][]; regions: SceneRegion[] }, channel: ContactChannel, name: string, points: Pt[]): void {
+  posed.contacts[CH(channel)].push(...points);
+  const r = posed.regions.find((x) => x.channel === channel && x.name === name);
+  if (r) r.points.push(...points);
+  else posed.regions.push({ channel, name, points: [...points] });
 }
 
 /** Poses the person for one variant around a placed object; undefined when a required contact is not reached. */
@@ -111,8 +140,11 @@ function poseFor(m: ObjectModel, v: Variant, p: Placement, L: number, gy: number
   const tr = (q: Pt): Pt => apply(p, q);
   const alts = (part: ContactChannel): Pt[][] => (m.regions[part] ?? []).map((a) => a.map(tr));
   const legLen = (BODY.thigh + BODY.shin) * L;
-  const hands = v.parts.includes('Hands') && alts('Hands').length > 0 ? (v.hands === 2 ? alts('Hands').slice(0, 2) : [rng.pick(alts('Hands'))]) : [];
-  const feet = v.mode !== 'lie' && v.parts.includes('Feet') && alts('Feet').length > 0 ? [rng.pick(alts('Feet'))] : [];
+  const pickIdx = (part: ContactChannel): number => rng.int(alts(part).length);
+  const handIdx = v.parts.includes('Hands') && alts('Hands').length > 0 ? (v.hands === 2 ? [0, 1].slice(0, alts('Hands').length) : [pickIdx('Hands')]) : [];
+  const footIdx = v.mode !== 'lie' && v.parts.includes('Feet') && alts('Feet').length > 0 ? [pickIdx('Feet')] : [];
+  const hands = handIdx.map((i) => alts('Hands')[i]);
+  const feet = footIdx.map((i) => alts('Feet')[i]);
   const targets: PoseTargets = {};
   if (hands[0]) targets.leftWrist = centroid(hands[0]);
   if (hands[1]) targets.rightWrist = centroid(hands[1]);
@@ -199,18 +231,19 @@ function poseFor(m: ObjectModel, v: Variant, p: Placement, L: number, gy: number
   if (hands[1] && !person.reached.rightWrist) return undefined;
   if (feet[0] && !person.reached.leftAnkle) return undefined;
   if (v.mode === 'lie' && v.parts.includes('Feet') && !(person.reached.leftAnkle && person.reached.rightAnkle)) return undefined;
-  for (const h of hands) contacts[CH('Hands')].push(...h);
-  for (const ft of feet) contacts[CH('Feet')].push(...ft);
-  if (v.parts.includes('Hips')) contacts[CH('Hips')].push([person.keypoints[11][0], person.hipsPoint[1]], [person.keypoints[12][0], person.hipsPoint[1]]);
+  const posed: Posed = { person, contacts, regions: [] };
+  handIdx.forEach((i, k) => touch(posed, 'Hands', regionName(m, 'Hands', i), hands[k]));
+  footIdx.forEach((i, k) => touch(posed, 'Feet', regionName(m, 'Feet', i), feet[k]));
+  if (v.parts.includes('Hips')) touch(posed, 'Hips', regionName(m, 'Hips', 0), [[person.keypoints[11][0], person.hipsPoint[1]], [person.keypoints[12][0], person.hipsPoint[1]]]);
   if (v.parts.includes('Back')) {
     const bp = person.backPoint;
-    if (v.mode === 'lie') contacts[CH('Back')].push([bp[0], hip[1] + 0.05 * L], [bp[0] - 0.05 * L, hip[1] + 0.05 * L]);
-    else if (m.backrestX !== undefined) contacts[CH('Back')].push([tr([m.backrestX, 0])[0], bp[1]]);
+    if (v.mode === 'lie') touch(posed, 'Back', regionName(m, 'Back', 0), [[bp[0], hip[1] + 0.05 * L], [bp[0] - 0.05 * L, hip[1] + 0.05 * L]]);
+    else if (m.backrestX !== undefined) touch(posed, 'Back', regionName(m, 'Back', 0), [[tr([m.backrestX, 0])[0], bp[1]]]);
   }
-  if (v.mode === 'lie' && v.parts.includes('Feet')) contacts[CH('Feet')].push([person.keypoints[15][0], hip[1] + 0.05 * L], [person.keypoints[16][0], hip[1] + 0.05 * L]);
-  if (v.mode === 'ride' && feet[0] && person.reached.rightAnkle) contacts[CH('Feet')].push(person.keypoints[16]);
+  if (v.mode === 'lie' && v.parts.includes('Feet')) touch(posed, 'Feet', regionName(m, 'Feet', 0), [[person.keypoints[15][0], hip[1] + 0.05 * L], [person.keypoints[16][0], hip[1] + 0.05 * L]]);
+  if (v.mode === 'ride' && feet[0] && person.reached.rightAnkle) touch(posed, 'Feet', regionName(m, 'Feet', footIdx[0]), [person.keypoints[16]]);
   void tol;
-  return { person, contacts };
+  return posed;
 }
 
 /** Poses the person for a held object: the object follows the hand (or the mouth). */
@@ -246,11 +279,11 @@ function holdPose(m: ObjectModel, v: Variant, L: number, gy: number, W: number, 
     if (!person.reached.leftWrist || (targets.rightWrist && !person.reached.rightWrist)) continue;
     // The object must stay above the ground.
     if (Math.max(...objectPoints(m, p).map((q) => q[1])) > gy) continue;
-    const contacts: Pt[][] = CONTACT_CHANNELS.map(() => []);
-    contacts[CH('Hands')].push(...grips[gripAlt].map((q) => apply(p, q)));
-    if (targets.rightWrist) contacts[CH('Hands')].push(...grips[1].map((q) => apply(p, q)));
-    if (v.parts.includes('Mouth') && m.regions.Mouth) contacts[CH('Mouth')].push(...m.regions.Mouth[0].map((q) => apply(p, q)));
-    return { posed: { person, contacts }, p };
+    const posed: Posed = { person, contacts: CONTACT_CHANNELS.map(() => []), regions: [] };
+    touch(posed, 'Hands', regionName(m, 'Hands', gripAlt), grips[gripAlt].map((q) => apply(p, q)));
+    if (targets.rightWrist) touch(posed, 'Hands', regionName(m, 'Hands', 1), grips[1].map((q) => apply(p, q)));
+    if (v.parts.includes('Mouth') && m.regions.Mouth) touch(posed, 'Mouth', regionName(m, 'Mouth', 0), m.regions.Mouth[0].map((q) => apply(p, q)));
+    return { posed, p };
   }
   return undefined;
 }
@@ -286,7 +319,7 @@ export function interactionScene(cls: CalClass, kind: ObjectKind, rng: Rng, W: n
     const objPts = objectPoints(m, p);
     if (!personInside(person, W, H, 2) || !inside(objPts, W, H, 2)) continue;
     const contacts = posed.contacts;
-    contacts[CH('Outside')].push(...m.outside.map((q) => apply(p, q)));
+    touch(posed, 'Outside', 'outside', m.outside.map((q) => apply(p, q)));
     if (!contacts.flat().every(([x, y]) => x >= 0 && y >= 0 && x <= W && y <= H)) continue;
     const style = {
       skin: `hsl(${Math.round(rng.range(15, 35))}, ${Math.round(rng.range(30, 60))}%, ${Math.round(rng.range(30, 75))}%)`,
@@ -301,7 +334,7 @@ export function interactionScene(cls: CalClass, kind: ObjectKind, rng: Rng, W: n
     const pose = person.keypoints.map(([x, y], i) => [Math.min(W, Math.max(0, x + rng.range(-0.004, 0.004) * L)), Math.min(H, Math.max(0, y + rng.range(-0.004, 0.004) * L)), i % 2 === 0 && i > 0 ? rng.range(0.55, 0.9) : rng.range(0.8, 0.99)] as [number, number, number]);
     const r = BODY.headR * L;
     const humanBox = bbox([...person.keypoints, [person.head[0] - r, person.head[1] - r], [person.head[0] + r, person.head[1] + r]], 0.03 * L, W, H);
-    return { svg, width: W, height: H, object: m.name, contacts, pose, humanBox, objectBox: bbox(objPts, 0.02 * L, W, H), variant: v };
+    return { svg, width: W, height: H, object: m.name, contacts, pose, humanBox, objectBox: bbox(objPts, 0.02 * L, W, H), variant: v, regions: posed.regions };
   }
   throw new Error(`SynCAL: could not pose a person for ${cls.name} in a ${W} x ${H} image`);
 }
@@ -315,6 +348,7 @@ export function mirrorScene(s: Scene): Scene {
     ...s,
     svg: `<g transform="translate(${W} 0) scale(-1 1)">${s.svg}</g>`,
     contacts: s.contacts.map((c) => c.map(([x, y]) => [mx(x), y] as Pt)),
+    regions: s.regions.map((r) => ({ ...r, points: r.points.map(([x, y]) => [mx(x), y] as Pt) })),
     ...(s.pose ? { pose: s.pose.map(([x, y, c]) => [mx(x), y, c] as [number, number, number]) } : {}),
     ...(s.humanBox ? { humanBox: box(s.humanBox) } : {}),
     objectBox: box(s.objectBox),

@@ -22,6 +22,8 @@ interface Entry {
   status: KernelStatus;
   /** Execution counter shown in the cell gutter; reset when the kernel restarts, as in Jupyter. */
   executionCount: number;
+  /** The settings the session was started with, to tell whether a restart must pick up new ones. */
+  settings?: string;
 }
 
 /** The kernels of all open notebooks. */
@@ -32,10 +34,29 @@ export class NotebookKernels implements vscode.Disposable {
   /** Fires when a notebook's kernel state changes. */
   readonly onDidChangeStatus = this.changed.event;
 
+  private readonly configWatch: vscode.Disposable;
+
   constructor(
     private readonly extensionPath: string,
     private readonly log: vscode.LogOutputChannel,
-  ) {}
+  ) {
+    this.configWatch = vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration('affordanceLab')) return;
+      this.offerRestart().catch((err: unknown) => void vscode.window.showErrorMessage(`Affordance Lab: ${err instanceof Error ? err.message : String(err)}`));
+    });
+  }
+
+  /** Settings apply when a kernel starts: running kernels keep theirs until they are restarted. */
+  private async offerRestart(): Promise<void> {
+    const running = vscode.workspace.notebookDocuments.filter((nb) => this.current(nb));
+    if (running.length === 0) return;
+    const choice = await vscode.window.showInformationMessage(
+      `Affordance Lab settings changed. ${running.length === 1 ? 'The running kernel keeps' : `${running.length} running kernels keep`} the old settings until restarted.`,
+      'Restart Kernels',
+    );
+    if (choice !== 'Restart Kernels') return;
+    await Promise.all(running.map((nb) => this.restart(nb)));
+  }
 
   status(nb: vscode.NotebookDocument): KernelStatus {
     return this.entries.get(key(nb))?.status ?? { state: 'not started' };
@@ -64,9 +85,15 @@ export class NotebookKernels implements vscode.Disposable {
     const e = this.entries.get(key(nb));
     if (e) e.executionCount = 0;
     if (!e?.session) return;
+    if (e.settings !== settingsKey(readSettings())) {
+      // Changed settings need a new session: the old one would restart with the options it was made with.
+      await this.shutdown(nb);
+      await this.ensure(nb);
+      return;
+    }
     this.setStatus(nb, e, { ...e.status, state: 'starting' });
     await e.session.restart();
-    this.setStatus(nb, e, { ...e.status, state: 'idle' });
+    this.setStatus(nb, e, { ...e.status, state: 'idle', info: e.session.info });
   }
 
   async interrupt(nb: vscode.NotebookDocument): Promise<void> {
@@ -114,6 +141,7 @@ export class NotebookKernels implements vscode.Disposable {
 
   dispose(): void {
     void this.shutdownAll();
+    this.configWatch.dispose();
     this.changed.dispose();
   }
 
@@ -159,6 +187,7 @@ export class NotebookKernels implements vscode.Disposable {
         throw new Error('the notebook was closed while its kernel was starting');
       }
       e.session = session;
+      e.settings = settingsKey(settings);
       session.onState((state) => {
         if (e.session !== session) return;
         if (state === 'dead') this.forget(nb);
@@ -177,6 +206,10 @@ export class NotebookKernels implements vscode.Disposable {
     e.status = status;
     this.changed.fire(nb);
   }
+}
+
+function settingsKey(s: KernelSettings): string {
+  return JSON.stringify(s);
 }
 
 function key(nb: vscode.NotebookDocument): string {

@@ -3,7 +3,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CellCancelledError, KernelClient, KernelProcessExitedError, KernelRestartedError, KernelStartError, type KernelSession } from '../../kernel/client/index';
 import type { KernelInfo } from '../../kernel/protocol';
@@ -18,6 +18,20 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Pids of processes whose command line mentions `text`. */
+function processesRunning(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return pids;
 }
 
 /** Runs `code` and, once the cell has started (it prints "started"), interrupts it. */
@@ -198,6 +212,7 @@ void describe('start-up', () => {
       return true;
     });
     assert.match(progress.join('\n'), /starting the kernel process/);
+    assert.deepEqual(processesRunning(join(nb.dir, 'hangs.js')), [], 'the hanging process was killed');
   });
 
   void test('a Node path that does not exist is named in the error', async () => {

@@ -129,7 +129,11 @@ export function createRenderer(context: RendererContext<unknown>): AffordanceRen
         if (!factory) throw new Error(`no Affordance Lab view for MIME type ${JSON.stringify(item.mime)}; this renderer draws ${Object.keys(FACTORIES).join(', ')}`);
         entry.view = await factory(root, payload, { signal: entry.abort.signal, store: entry.store, memory: viewMemory(context, item.id) });
       } catch (e) {
-        if (e instanceof RenderCancelled || entry.abort.signal.aborted) return;
+        if (e instanceof RenderCancelled || entry.abort.signal.aborted) {
+          // Cancelled by VS Code (not replaced by a newer render): drop the half-built view.
+          if (outputs.get(item.id) === entry) disposeEntry(item.id);
+          return;
+        }
         entry.failed = true;
         entry.store.dispose();
         entry.store = new DisposableStore();

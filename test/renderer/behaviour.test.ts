@@ -210,6 +210,18 @@ void describe('lifecycle', () => {
     assert.equal(plotlyLeft, 0);
   });
 
+  void it('a render cancelled through its signal leaves nothing half-drawn', async () => {
+    const p = metricsPayload();
+    const after = await s.page.evaluate(async (p) => {
+      await window.harness.renderCancelled('cancel', 'application/vnd.affordance-lab.metrics.v1+json', p);
+      return { children: window.harness.element('cancel').childElementCount, outputs: window.harness.api.stats().outputs };
+    }, p);
+    assert.deepEqual(after, { children: 0, outputs: 0 });
+    await render('cancel', MIMES.metrics, p);
+    assert.equal(await s.page.locator('#out-cancel .al-metric-chart').count(), 3);
+    await s.page.evaluate(() => window.harness.dispose('cancel'));
+  });
+
   void it('a render superseded by a newer one for the same output gives way', async () => {
     const p = metricsPayload();
     await s.page.evaluate(async (p) => {

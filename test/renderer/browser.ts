@@ -19,6 +19,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 /** The page-side harness (see harness.html). */
 export interface PageHarness {
   render(id: string, mime: string, payload: unknown, raw?: boolean): Promise<number>;
+  renderCancelled(id: string, mime: string, payload: unknown): Promise<void>;
   dispose(id: string, removeElement?: boolean): void;
   disposeAll(): void;
   setTheme(name: 'dark' | 'light'): void;

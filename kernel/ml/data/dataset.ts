@@ -442,11 +442,12 @@ export class CalDataset {
     try {
       const [imgIn, imgNon] = await Promise.all([readFile(p.inter.path), readFile(p.non.path)]);
       const label = `#${i} ${p.inter.className}`;
+      // GT maps travel at 112 x 112 (a quarter of the bytes); the fallback PNG is drawn from the full maps.
       const outs = [
         await keypointsOutput({ image: imgIn, width: p.inter.width, height: p.inter.height, keypoints: p.inter.pose ?? [], contacts: CONTACT_CHANNELS.map((channel, c) => ({ channel, points: p.inter.contacts[c] })), title: `${label}: interactive ${p.inter.object}` }),
         await keypointsOutput({ image: imgNon, width: p.non.width, height: p.non.height, keypoints: [], contacts: CONTACT_CHANNELS.map((channel, c) => ({ channel, points: p.non.contacts[c] })), title: `${label}: non-interactive ${p.non.object}` }),
-        await heatmapOutput({ image: imgIn, maps: await channelMaps(pair.interactive.gt), title: `${label}: interactive GT` }),
-        await heatmapOutput({ image: imgNon, maps: await channelMaps(pair.nonInteractive.gt), title: `${label}: non-interactive GT${pair.maskedChannels.length ? ` (masked: ${pair.maskedChannels.map((c) => CONTACT_CHANNELS[c]).join(', ')})` : ''}` }),
+        await heatmapOutput({ image: imgIn, maps: await channelMaps(pair.interactive.gt), maxMapSide: 112, title: `${label}: interactive GT` }),
+        await heatmapOutput({ image: imgNon, maps: await channelMaps(pair.nonInteractive.gt), maxMapSide: 112, title: `${label}: non-interactive GT${pair.maskedChannels.length ? ` (masked: ${pair.maskedChannels.map((c) => CONTACT_CHANNELS[c]).join(', ')})` : ''}` }),
       ];
       for (const o of outs) display(o);
       return markShown(outs);

@@ -323,6 +323,24 @@ export const sliceWasm: KernelConfig = {
   },
 };
 
+/**
+ * tfjs-backend-wasm 4.22 caches the XNNPACK operator of a matmul under the id of its right operand's
+ * data, without its shape. Reshaped views share that id, so using one buffer as the right operand with
+ * two different shapes (e.g. a gradient as [34, 16] in one product and as [2, 272] in the next) silently
+ * reuses the first operator and returns wrong numbers. Every matmul the runtime sends down that path
+ * records the shape each buffer had; a buffer seen with another shape is copied first (fresh id).
+ */
+const matmulWeightShapes = new WeakMap<object, string>();
+
+function guardWeights(s: Scope, b: TensorInfo, signature: string): TensorInfo {
+  const seen = matmulWeightShapes.get(b.dataId);
+  if (seen === undefined) {
+    matmulWeightShapes.set(b.dataId, signature);
+    return b;
+  }
+  return seen === signature ? b : s.run('Identity', { x: b });
+}
+
 /** tfjs-backend-wasm's own BatchMatMul, which the one below delegates to. */
 let originalBatchMatMul: KernelConfig | undefined;
 
@@ -355,7 +373,8 @@ export const batchMatMulWasm = composite('BatchMatMul', (s, inputs, attrs) => {
   if (a2.shape[1] !== b2.shape[0]) {
     throw new Error(`Error in matMul: inner shapes (${a2.shape[1]}) and (${b2.shape[0]}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
   }
-  const out = s.run2(orig, { a: a2, b: b2 }, { transposeA: false, transposeB: false });
+  const weights = guardWeights(s, b2, `${b2.shape[0]}x${b2.shape[1]}`);
+  const out = s.run2(orig, { a: a2, b: weights }, { transposeA: false, transposeB: false });
   // Output batch dimensions are a's (b has none); rank follows the higher-rank operand, as tfjs does.
   const outerA = a.shape.slice(0, -2);
   const outerB = b.shape.slice(0, -2);
@@ -364,6 +383,22 @@ export const batchMatMulWasm = composite('BatchMatMul', (s, inputs, attrs) => {
 });
 // The original kernel binds its wasm function in its setup, which the backend runs for registered kernels.
 batchMatMulWasm.setupFunc = (backend) => originalBatchMatMul?.setupFunc?.(backend);
+
+/** tfjs-backend-wasm's own _FusedMatMul, wrapped below. */
+let originalFusedMatMul: KernelConfig | undefined;
+
+/** _FusedMatMul with its right operand guarded like BatchMatMul's (same operator cache). */
+export const fusedMatMulWasm = composite('_FusedMatMul', (s, inputs, attrs) => {
+  const orig = originalFusedMatMul;
+  if (!orig) throw new Error('_FusedMatMul: the wasm backend kernel is missing');
+  const b = inputs.b;
+  if (!b) throw new Error('_FusedMatMul: missing input "b"');
+  const rows = b.shape[b.shape.length - 2];
+  const cols = b.shape[b.shape.length - 1];
+  const weights = guardWeights(s, b, `${b.shape.slice(0, -2).join('x')}|${rows}x${cols}${attrs.transposeB === true ? 'T' : ''}`);
+  return s.run2(orig, { ...inputs, b: weights }, attrs);
+});
+fusedMatMulWasm.setupFunc = (backend) => originalFusedMatMul?.setupFunc?.(backend);
 
 /** tfjs-backend-wasm's own Sum and Transpose, which the ones below delegate to. */
 let originalSum: KernelConfig | undefined;
@@ -388,7 +423,7 @@ export const sumWasm = composite('Sum', (s, inputs, attrs) => {
   const rest = x.shape.slice(axes.length);
   const q = rest.reduce((u, v) => u * v, 1);
   const ones = s.run('Fill', {}, { shape: [1, p], value: 1, dtype: 'float32' });
-  const r = s.run2(mm, { a: ones, b: s.reshape(x, [p, q]) }, { transposeA: false, transposeB: false });
+  const r = s.run2(mm, { a: ones, b: guardWeights(s, s.reshape(x, [p, q]), `${p}x${q}`) }, { transposeA: false, transposeB: false });
   return s.reshape(r, attrs.keepDims === true ? [...axes.map(() => 1), ...rest] : rest);
 });
 sumWasm.setupFunc = (backend) => originalSum?.setupFunc?.(backend);
@@ -443,7 +478,7 @@ export const splitVWasm: KernelConfig = {
 };
 
 /** wasm kernels that exist but are replaced because the composite is much faster. */
-const REPLACED = new Set(['Conv2DBackpropInput', 'Slice', 'BatchMatMul', 'Sum', 'Transpose', 'SplitV']);
+const REPLACED = new Set(['Conv2DBackpropInput', 'Slice', 'BatchMatMul', '_FusedMatMul', 'Sum', 'Transpose', 'SplitV']);
 
 /** Every kernel this module adds to the wasm backend. */
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
@@ -457,6 +492,7 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   sumWasm,
   transposeWasm,
   splitVWasm,
+  fusedMatMulWasm,
 ];
 
 /**
@@ -473,6 +509,7 @@ export function registerWasmTrainingKernels(): string[] {
       if (k === sliceWasm) originalSlice = existing;
       if (k === batchMatMulWasm) originalBatchMatMul = existing;
       if (k === sumWasm) originalSum = existing;
+      if (k === fusedMatMulWasm) originalFusedMatMul = existing;
       if (k === transposeWasm) originalTranspose = existing;
       tf.unregisterKernel(k.kernelName, 'wasm');
     }

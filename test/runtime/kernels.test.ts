@@ -282,3 +282,18 @@ void test('SplitV through the merged-axes Slice matches cpu on every axis, with 
     assert.equal(r.relErr, 0, JSON.stringify(c));
   }
 });
+
+void test('one buffer as the right operand of matmuls with two shapes gives right results (wasm operator cache)', async () => {
+  // tfjs-backend-wasm caches XNNPACK matmul operators by the right operand's data id; reshaped views
+  // share it. The runtime copies a buffer that comes back with another shape.
+  const r = await compareBackends(() => {
+    const x = tf.tensor(randomValues(2 * 17 * 16, 120), [2, 17, 16]);
+    const first = tf.matMul(tf.tensor(randomValues(3 * 34, 121), [3, 34]), tf.reshape(x, [34, 16]));
+    const second = tf.matMul(tf.tensor(randomValues(5 * 2, 122), [5, 2]), tf.reshape(x, [2, 272]));
+    const third = tf.sum(x, 0);
+    const fused = tf.fused.matMul({ a: tf.tensor(randomValues(4 * 16, 123), [4, 16]), b: tf.reshape(x, [16, 34]), transposeB: false });
+    const again = tf.matMul(tf.tensor(randomValues(3 * 34, 124), [3, 34]), tf.reshape(x, [34, 16]));
+    return [first, second, third, fused, again];
+  });
+  assert.ok(r.relErr <= TOLERANCE, `rel err ${r.relErr}`);
+});

@@ -5,7 +5,7 @@
  * Tensors are NHWC for images and [B, N, C] for token sequences.
  */
 import { tf } from './tf';
-import type { ParamGroup, ParamStore } from './params';
+import type { Init, ParamGroup, ParamStore } from './params';
 
 /** GELU, sigmoid approximation x * sigmoid(1.702 x): two cheap ops instead of erf or tanh polynomials. */
 export function gelu(x: tf.Tensor): tf.Tensor {
@@ -46,9 +46,9 @@ export class Linear {
     readonly cin: number,
     readonly cout: number,
     group: ParamGroup,
-    opts: { bias?: boolean; biasInit?: number; std?: number } = {},
+    opts: { bias?: boolean; biasInit?: number; std?: number; init?: Init } = {},
   ) {
-    this.w = ps.add(`${name}.weight`, [cin, cout], { kind: 'trunc', std: opts.std ?? 0.02 }, group);
+    this.w = ps.add(`${name}.weight`, [cin, cout], opts.init ?? { kind: 'trunc', std: opts.std ?? 0.02 }, group);
     this.b = opts.bias === false ? undefined : ps.add(`${name}.bias`, [cout], opts.biasInit ? { kind: 'const', value: opts.biasInit } : { kind: 'zeros' }, group);
   }
 

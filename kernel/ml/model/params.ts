@@ -13,6 +13,8 @@ export type Init =
   | { kind: 'zeros' }
   | { kind: 'ones' }
   | { kind: 'const'; value: number }
+  /** identity matrix (a 2-D [n, n] weight that starts as a pass-through) */
+  | { kind: 'eye' }
   /** truncated normal, std given (SegFormer's linear layers use 0.02) */
   | { kind: 'trunc'; std: number }
   /** normal with std sqrt(2 / fanOut), SegFormer's convolution initialiser */
@@ -100,6 +102,9 @@ function initial(s: ParamSpec, seed: number): tf.Tensor {
       return tf.ones(s.shape);
     case 'const':
       return tf.fill(s.shape, s.init.value);
+    case 'eye':
+      if (s.shape.length !== 2 || s.shape[0] !== s.shape[1]) throw new Error(`${s.name}: identity init needs a square matrix, got [${s.shape.join(', ')}]`);
+      return tf.eye(s.shape[0]);
     case 'trunc':
       return tf.truncatedNormal(s.shape, 0, s.init.std, 'float32', seed);
     case 'he':

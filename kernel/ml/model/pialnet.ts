@@ -212,10 +212,12 @@ class KHP {
     this.jointEmbed = ps.add('khp.joint_embed', [NUM_KEYPOINTS, k], { kind: 'trunc', std: 0.02 }, 'head');
     this.typeEmbed = ps.add('khp.type_embed', [2, k], { kind: 'trunc', std: 0.02 }, 'head');
     for (let i = 0; i < o.khpLayers; i++) this.blocks.push(new CrossBlock(ps, `khp.transformer.${i}`, k, o.khpHeads, 2, 'head'));
-    // The 1x1 convolution over [broadcast H_1..H_6 ; F_non] is split into its two halves: the H half is
-    // constant over space, so it is computed once per image and added (same result, no broadcast copy).
-    this.outProj = new Linear(ps, 'khp.fuse_h', NUM_CHANNELS * k, o.decoderDim, 'head', { bias: false });
-    this.nonProj = new Linear(ps, 'khp.fuse_non', o.decoderDim, o.decoderDim, 'head');
+    // The 1x1 convolution over [F_non ; broadcast H_1..H_6] is split into its two halves: the H half is constant
+    // over space, so it is computed once per image and added (same result, no broadcast copy). It starts as
+    // [identity ; 0], i.e. as the model without KHP, so the pose path joins in as it learns (zero-initialised
+    // residual branch) instead of first scrambling F_non.
+    this.outProj = new Linear(ps, 'khp.fuse_h', NUM_CHANNELS * k, o.decoderDim, 'head', { bias: false, init: { kind: 'zeros' } });
+    this.nonProj = new Linear(ps, 'khp.fuse_non', o.decoderDim, o.decoderDim, 'head', { init: { kind: 'eye' } });
   }
 
   apply(fIn: tf.Tensor4D, dIn: tf.Tensor4D, fNon: tf.Tensor4D, pose: tf.Tensor3D): tf.Tensor4D {
@@ -244,8 +246,7 @@ class KHP {
     // H_j: the region tokens after the transformer (one vector each, so pooling is the identity).
     const hTokens = tf.slice(seq, [0, 0, 0], [b, NUM_CHANNELS, -1]);
     const hVec = this.outProj.apply(tf.reshape(hTokens, [b, -1]));
-    const fused = tf.add(this.nonProj.apply(fNon), tf.reshape(hVec, [b, 1, 1, e]));
-    return tf.relu(fused) as tf.Tensor4D;
+    return tf.add(this.nonProj.apply(fNon), tf.reshape(hVec, [b, 1, 1, e])) as tf.Tensor4D;
   }
 }
 

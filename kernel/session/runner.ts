@@ -15,6 +15,7 @@
 import { Session } from 'node:inspector';
 import { Worker } from 'node:worker_threads';
 import { inspect } from 'node:util';
+import { StringDecoder } from 'node:string_decoder';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { existsSync, writeSync } from 'node:fs';
@@ -268,9 +269,15 @@ export class CellRunner {
   private captureStreams(): () => void {
     const patch = (stream: NodeJS.WriteStream, name: StreamName): (() => void) => {
       const original = stream.write;
+      // Bytes may split a UTF-8 character between two writes.
+      const decoder = new StringDecoder('utf8');
       const write = (chunk: unknown, encoding?: unknown, cb?: unknown): boolean => {
         const callback = typeof encoding === 'function' ? encoding : cb;
-        const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString(typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : String(chunk);
+        const enc = typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined;
+        let text: string;
+        if (typeof chunk === 'string') text = enc && !/^utf-?8$/i.test(enc) ? decoder.write(Buffer.from(chunk, enc)) : chunk;
+        else if (chunk instanceof Uint8Array) text = decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        else text = String(chunk);
         if (!this.output.write(name, text)) return original.call(stream, chunk as string, encoding as BufferEncoding, cb as () => void);
         if (typeof callback === 'function') process.nextTick(callback as () => void);
         return true;

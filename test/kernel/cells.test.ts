@@ -192,6 +192,11 @@ void describe('output', () => {
     assert.deepEqual(d.bundle, { 'text/markdown': '**bold**', 'text/plain': 'bold' });
   });
 
+  void test('bytes written in pieces that split a character arrive as text', async () => {
+    const r = await ok("const bytes = Buffer.from('héllo → wörld\\n');\nfor (let i = 0; i < bytes.length; i += 3) process.stdout.write(bytes.subarray(i, i + 3));");
+    assert.equal(r.out.text('stdout'), 'héllo → wörld\n');
+  });
+
   void test('carriage-return progress shows only its final state', async () => {
     const r = await ok("for (let i = 0; i <= 100; i += 25) process.stdout.write(`\\rprogress ${i}%`);\nprocess.stdout.write('\\n');");
     const shown = new OutputText(MAX_OUTPUT);

@@ -416,14 +416,18 @@ export class Notebook {
   /** Selects the Affordance Lab controller and waits until the toolbar names it. */
   async selectKernel(): Promise<void> {
     const page = this.session.page;
+    const toolbar = this.editor.locator('.notebook-toolbar-container');
+    const named = async (): Promise<boolean> => ((await toolbar.innerText({ timeout: 2000 }).catch(() => '')) ?? '').includes(CONTROLLER_LABEL);
+    // The notebook's metadata declares TypeScript, so the controller's affinity usually selects it by itself:
+    // give that a moment before selecting it by command (which also fails while the notebook is still loading).
+    if (await waitFor('affinity', async () => ((await named()) ? true : undefined), 5000).catch(() => false)) return;
     await waitFor(
       `the notebook toolbar to show the kernel "${CONTROLLER_LABEL}"`,
       async () => {
-        const text = (await this.editor.locator('.notebook-toolbar-container').innerText({ timeout: 2000 })) ?? '';
-        if (text.includes(CONTROLLER_LABEL)) return true;
+        if (await named()) return true;
         await this.focus();
         await page.keyboard.press(KEYS.selectKernel);
-        await page.waitForTimeout(500);
+        await page.waitForTimeout(1000);
         return undefined;
       },
       30_000,

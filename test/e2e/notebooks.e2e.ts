@@ -256,6 +256,8 @@ void describe('Affordance Lab in VS Code (code-server + Chromium)', { timeout: 6
       // The cell ends with `lab.` where `lab` is the library imported on the line above.
       await nb.cell(1).locator('.monaco-editor .view-lines').click();
       await page.keyboard.press('Control+End');
+      // The list is long and virtualised: narrow it the way a person does, by typing the start of the name.
+      await page.keyboard.type('disp');
       const item = page.locator('.suggest-widget .monaco-list-row', { hasText: /^display\b/ }).first();
       await waitFor('the suggestion list to offer the library\'s `display`', async () => {
         if (await item.isVisible()) return true;

@@ -239,6 +239,21 @@ void describe('start-up', () => {
     await assert.rejects(KernelClient.start({ notebookDir: nb.dir, backend: 'nonsense' as unknown as 'cpu', kernelScript }), /kernel failed to initialize: .*unknown backend "nonsense"/);
   });
 
+  void test('a session whose kernel cannot start fails the first cell with the reason and cancels the queue', async () => {
+    const s = session(nb.dir, { kernelScript: join(nb.dir, 'hangs.js'), startTimeoutMs: 500 });
+    const states: string[] = [];
+    s.onState((st) => states.push(st));
+    try {
+      const first = assert.rejects(run(s, '1'), (e: unknown) => e instanceof KernelStartError && /did not become ready/.test(e.message));
+      const second = assert.rejects(run(s, '2'), (e: unknown) => e instanceof CellCancelledError && /could not be started/.test(e.message));
+      await first;
+      await second;
+      assert.deepEqual(states, ['starting', 'dead']);
+    } finally {
+      await s.dispose();
+    }
+  });
+
   void test('KernelInfo reports pid, node version, runtime and ready time', async () => {
     const client = await KernelClient.start({ notebookDir: nb.dir, backend: 'wasm', kernelScript });
     try {

@@ -239,6 +239,16 @@ void test('editing an earlier cell retypes later cells, and only files that chan
   assert.notEqual(service.virtualContentOf(ids[0]), before[0]);
 });
 
+void test('deleting or moving a cell changes what later cells see', () => {
+  const { ids } = load(['const gone = 1;', 'const kept: number = gone;']);
+  assert.equal(describeDiagnostics(ids), '');
+  service.setCells([{ id: ids[1], text: 'const kept: number = gone;' }]);
+  assert.deepEqual(service.getDiagnostics(ids[1]).map((d) => d.code), [2304]);
+  service.setCells([{ id: ids[1], text: 'const kept: number = gone;' }, { id: ids[0], text: 'const gone = 1;' }]);
+  assert.deepEqual(service.getDiagnostics(ids[0]).map((d) => d.code), [], 'the moved cell is clean');
+  assert.deepEqual(service.getDiagnostics(ids[1]).map((d) => d.code), [2304], 'a name declared later is still unknown');
+});
+
 void test('imports resolve from the notebook folder (a local module)', () => {
   writeFileSync(join(notebookDir, 'helpers.ts'), 'export function norm(v: number[]): number { return Math.hypot(...v); }\n');
   const { ids } = load(["import { norm } from './helpers';", 'const n: number = norm([3, 4]);\nconst bad: string = norm([1]);']);

@@ -84,6 +84,8 @@ export class KernelClient {
   private readonly stderr = new TailBuffer();
   private readonly running: PendingExecute[] = [];
   private lastCallbacks: CellCallbacks | undefined;
+  /** Callbacks of recent cells by id, for output that arrives after a cell's result. */
+  private readonly recent = new Map<string, CellCallbacks>();
   private readonly statusListeners = new Set<(s: StatusParams) => void>();
   private readonly exitListeners = new Set<(e: KernelProcessExitedError) => void>();
   private closeError: KernelProcessExitedError | undefined;
@@ -240,6 +242,9 @@ export class KernelClient {
     const entry: PendingExecute = { cellId: params.cellId, callbacks };
     this.running.push(entry);
     this.lastCallbacks = callbacks;
+    this.recent.delete(params.cellId);
+    this.recent.set(params.cellId, callbacks);
+    if (this.recent.size > 100) this.recent.delete(this.recent.keys().next().value as string);
     return this.request<ExecuteResult>(Methods.execute, params).finally(() => {
       const i = this.running.indexOf(entry);
       if (i >= 0) this.running.splice(i, 1);
@@ -329,7 +334,7 @@ export class KernelClient {
 
   /** Output for a cell id: the running cell's callbacks, or the last cell's for late output. */
   private target(cellId: string): CellCallbacks | undefined {
-    return this.running.find((r) => r.cellId === cellId)?.callbacks ?? this.lastCallbacks;
+    return this.running.find((r) => r.cellId === cellId)?.callbacks ?? this.recent.get(cellId) ?? this.lastCallbacks;
   }
 
   private rawOutput(name: StreamName, text: string): void {

@@ -77,6 +77,17 @@ class TailBuffer {
   }
 }
 
+/**
+ * The kernel's environment: the host's, without the host's Node options (a debugger flag there would
+ * open a port or stop the kernel at start-up), plus the caller's variables.
+ */
+function kernelEnv(extra: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.NODE_OPTIONS;
+  delete env.VSCODE_INSPECTOR_OPTIONS;
+  return { ...env, ...extra, ELECTRON_RUN_AS_NODE: '1' };
+}
+
 /** A started kernel process. Create it with {@link KernelClient.start}. */
 export class KernelClient {
   private kernelInfo: KernelInfo | undefined;
@@ -168,7 +179,7 @@ export class KernelClient {
     try {
       child = spawn(nodePath, [options.kernelScript], {
         cwd: options.notebookDir,
-        env: { ...process.env, ...options.env, ELECTRON_RUN_AS_NODE: '1' },
+        env: kernelEnv(options.env),
         stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ipc'],
         windowsHide: true,
       });

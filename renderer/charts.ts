@@ -67,6 +67,8 @@ export interface Chart {
   el: HTMLDivElement;
   /** Draws or redraws in place (Plotly.react) with the current theme. */
   draw(build: (theme: Theme) => { data: PlotData[]; layout: PlotData }): Promise<void>;
+  /** Calls `fn` with the x index of a clicked bar or cell (after the first draw; removed by purge). */
+  onClick(fn: (xIndex: number, yIndex: number | undefined) => void): void;
 }
 
 /**
@@ -77,6 +79,8 @@ export function createChart(parent: HTMLElement, Plotly: PlotlyStatic, store: Di
   const el = h('div', { className: `al-chart ${className}`, attrs });
   parent.append(el);
   let drawn = false;
+  const clickHandlers: ((x: number, y: number | undefined) => void)[] = [];
+  let clickBound = false;
   store.defer(() => {
     Plotly.purge(el);
     el.remove();
@@ -93,8 +97,22 @@ export function createChart(parent: HTMLElement, Plotly: PlotlyStatic, store: Di
     async draw(build) {
       if (store.isDisposed) return;
       const { data, layout } = build(readTheme(el));
-      await Plotly.react(el, data, layout, CONFIG);
+      const plot = await Plotly.react(el, data, layout, CONFIG);
       drawn = true;
+      if (!clickBound && clickHandlers.length) {
+        clickBound = true;
+        plot.on('plotly_click', (e) => {
+          const pt = e.points[0];
+          if (!pt) return;
+          // Heatmaps report [row, column] in pointNumber; bars their index.
+          const pn = pt.pointNumber;
+          const [yi, xi] = Array.isArray(pn) ? pn : [undefined, pt.pointIndex ?? pn];
+          if (typeof xi === 'number') for (const fn of clickHandlers) fn(xi, yi);
+        });
+      }
+    },
+    onClick(fn) {
+      clickHandlers.push(fn);
     },
   };
 }

@@ -53,6 +53,8 @@ export async function renderDataset(root: HTMLElement, payload: unknown, env: Vi
     }
     return u;
   };
+  /** Narrows the thumbnails to one class (from a click on a chart); a no-op without thumbnails. */
+  let showClass: (name: string) => void = () => undefined;
   if (p.thumbnails.length) {
     const classNames = [...new Set(p.thumbnails.map((t) => t.className))];
     const classCtl = selectControl('Class', [{ value: '', label: 'all classes' }, ...classNames.map((c) => ({ value: c, label: c }))], '', 'al-class-filter');
@@ -73,6 +75,11 @@ export async function renderDataset(root: HTMLElement, payload: unknown, env: Vi
         }),
       );
       count.textContent = `${Math.min(shown.length, MAX_THUMBNAILS)} of ${shown.length} shown${shown.length !== p.thumbnails.length ? ` (${p.thumbnails.length} in all)` : ''}`;
+    };
+    showClass = (name) => {
+      if (!classNames.includes(name)) return;
+      classCtl.select.value = classCtl.select.value === name ? '' : name;
+      drawThumbs();
     };
     store.listen(classCtl.select, 'change', drawThumbs);
     store.listen(kindCtl.select, 'change', drawThumbs);
@@ -136,6 +143,10 @@ export async function renderDataset(root: HTMLElement, payload: unknown, env: Vi
       yaxis: axis(theme, { autorange: 'reversed', showgrid: false }),
     }),
   });
+
+  // Clicking a class's bars or a matrix cell shows that class's samples (clicking again shows all).
+  countsChart.onClick((i) => showClass(p.classes[i]?.name ?? ''));
+  matrixChart.onClick((i) => showClass(p.classes[i]?.name ?? ''));
 
   const drawCharts = (): Promise<void> => Promise.all([countsChart.draw(countsFigure), matrixChart.draw(matrixFigure)]).then(() => undefined);
   await drawCharts();

@@ -7,8 +7,15 @@ declare module 'plotly.js-cartesian-dist-min' {
   export type PlotData = Record<string, unknown>;
 
   /** The element plotly draws into, with the state it attaches. */
+  /** A click on a data point: `pointIndex` into the trace's x/y (heatmaps also give `x` and `y`). */
+  export interface PlotClickEvent {
+    points: { curveNumber: number; pointIndex?: number; pointNumber?: number | number[]; x?: unknown; y?: unknown }[];
+  }
+
   export interface PlotlyHTMLElement extends HTMLElement {
     data?: PlotData[];
+    /** Plotly's own event emitter; handlers go away with Plotly.purge. */
+    on(event: 'plotly_click', handler: (e: PlotClickEvent) => void): void;
     layout?: PlotData;
     _fullLayout?: PlotData;
   }

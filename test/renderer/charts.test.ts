@@ -267,6 +267,22 @@ void describe('dataset', () => {
     assert.ok(loaded.every((w) => w === 48), `thumbnails decode: ${loaded.join(',')}`);
   });
 
+  void it('clicking a class in the counts chart shows its samples', async () => {
+    const classes = paperData().perClassKLD.seen.classes;
+    // Third class's interactive bar (fixture thumbnails cover the first four classes).
+    const bar = s.page.locator('#out-ds .al-counts-chart .trace.bars').first().locator('.point').nth(2);
+    await bar.scrollIntoViewIfNeeded();
+    const box = await bar.boundingBox();
+    assert.ok(box);
+    await s.page.mouse.move(box.x + box.width / 2, box.y + box.height - 3);
+    await s.page.mouse.click(box.x + box.width / 2, box.y + box.height - 3);
+    await s.page.waitForFunction(() => (document.querySelector('#out-ds select.al-class-filter') as HTMLSelectElement).value !== '', undefined, { timeout: 5000 });
+    assert.equal(await s.page.locator('#out-ds select.al-class-filter').inputValue(), classes[2]);
+    const shown = await s.page.$$eval('#out-ds figure.al-thumb', (fs) => fs.map((f) => (f as HTMLElement).dataset.class));
+    assert.ok(shown.length === 3 && shown.every((c) => c === classes[2]), `thumbnails shown: ${shown.join(', ')}`);
+    await s.page.selectOption('#out-ds select.al-class-filter', '');
+  });
+
   void it('lists the problems with file and line', async () => {
     const items = await s.page.$$eval('#out-ds .al-errors li', (lis) => lis.map((l) => l.textContent));
     assert.deepEqual(items, ['Seen/trainset/pairs.txt:12: refers to a missing image Sit_on/0099.jpg', 'Seen/trainset/Kick/0004.json: keypoints: expected 17 entries, got 16', 'Seen/trainset/Cut/0010.png: mask is 120x90, image is 128x96']);

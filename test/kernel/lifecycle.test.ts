@@ -254,6 +254,25 @@ void describe('start-up', () => {
     }
   });
 
+  void test("the host's NODE_OPTIONS (e.g. a debugger flag) do not reach the kernel", async () => {
+    const saved = process.env.NODE_OPTIONS;
+    process.env.NODE_OPTIONS = '--inspect-brk=127.0.0.1:0';
+    let client: KernelClient | undefined;
+    try {
+      client = await KernelClient.start({ notebookDir: nb.dir, backend: 'wasm', kernelScript, startTimeoutMs: 20_000 });
+    } finally {
+      if (saved === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = saved;
+    }
+    try {
+      const out = recorder();
+      await client.execute({ cellId: 'env', cellLabel: 'Cell 1', code: 'String(process.env.NODE_OPTIONS)', language: 'typescript' }, out);
+      assert.deepEqual(displayedText(out), ["'undefined'"]);
+    } finally {
+      await client.dispose();
+    }
+  });
+
   void test('KernelInfo reports pid, node version, runtime and ready time', async () => {
     const client = await KernelClient.start({ notebookDir: nb.dir, backend: 'wasm', kernelScript });
     try {

@@ -24,6 +24,8 @@ interface Entry {
   executionCount: number;
   /** The settings the session was started with, to tell whether a restart must pick up new ones. */
   settings?: string;
+  /** True while the session restarts its process on purpose: its passing 'dead' state is not a death. */
+  restarting?: boolean;
 }
 
 /** The kernels of all open notebooks. */
@@ -92,7 +94,12 @@ export class NotebookKernels implements vscode.Disposable {
       return;
     }
     this.setStatus(nb, e, { ...e.status, state: 'starting' });
-    await e.session.restart();
+    e.restarting = true;
+    try {
+      await e.session.restart();
+    } finally {
+      e.restarting = false;
+    }
     this.setStatus(nb, e, { ...e.status, state: 'idle', info: e.session.info });
   }
 
@@ -190,8 +197,9 @@ export class NotebookKernels implements vscode.Disposable {
       e.settings = settingsKey(settings);
       session.onState((state) => {
         if (e.session !== session) return;
-        if (state === 'dead') this.forget(nb);
-        else this.setStatus(nb, e, { ...e.status, state, info: session.info, backend: session.info?.runtime.backend ?? e.status.backend });
+        if (state === 'dead') {
+          if (!e.restarting) this.forget(nb);
+        } else this.setStatus(nb, e, { ...e.status, state, info: session.info, backend: session.info?.runtime.backend ?? e.status.backend });
       });
       this.setStatus(nb, e, { state: 'idle', info: session.info, backend: session.info?.runtime.backend ?? settings.backend });
       this.log.info(`kernel ready: pid ${session.info?.pid}, backend ${session.info?.runtime.backend}, ${session.info?.readyMs} ms`);

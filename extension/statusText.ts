@@ -41,7 +41,7 @@ export function formatRuntimeInfo(runtime: RuntimeInfo, kernel?: KernelInfo): st
     `tfjs:     ${runtime.tfjsVersion}`,
     `Memory:   ${runtime.memory.numTensors} tensors, ${mib(runtime.memory.numBytes)}`,
   ];
-  if (kernel) lines.push(`Kernel:   pid ${kernel.pid}, Node ${kernel.nodeVersion}, ready in ${kernel.readyMs} ms`);
+  if (kernel) lines.push(`Kernel:   pid ${kernel.pid}, Node ${kernel.nodeVersion}, ready in ${Math.round(kernel.readyMs)} ms`);
   if (runtime.skipped.length) {
     lines.push('Skipped backends:');
     for (const s of runtime.skipped) lines.push(`  ${s.backend}: ${s.reason}`);

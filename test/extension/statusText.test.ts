@@ -6,7 +6,7 @@ import type { KernelInfo } from '../../kernel/protocol';
 const info: KernelInfo = {
   pid: 4242,
   nodeVersion: 'v20.20.2',
-  readyMs: 812,
+  readyMs: 811.6,
   runtime: {
     backend: 'wasm',
     device: 'CPU (wasm, SIMD, 2 threads)',

@@ -124,7 +124,6 @@ export async function generateSynCAL(dir: string, options: SynCALOptions = {}): 
     }
   }
   const counts: SynCALResult['counts'] = {};
-  const written: Record<string, { inter: string[]; non: string[] }> = {};
   for (const j of jobs) {
     const key = `${j.split}/${j.subset}`;
     counts[key] ??= { interactive: 0, nonInteractive: 0 };
@@ -163,7 +162,6 @@ export async function generateSynCAL(dir: string, options: SynCALOptions = {}): 
       if (non.length === 0) continue;
       for (const a of inter) lines.push(`${a},${rng.pick(non)}`);
     }
-    written[split] = { inter: [], non: [] };
     counts[`${split}/testset`].pairs = lines.length;
     await writeFile(join(root, split, 'test_pairs.txt'), lines.join('\n') + '\n');
   }

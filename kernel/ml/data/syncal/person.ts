@@ -1,4 +1,4 @@
-import { add, dist, ik, mul, type Pt } from './geometry';
+import { add, ik, mul, type Pt } from './geometry';
 
 /** Body proportions as fractions of the standing height L. */
 export const BODY = { torso: 0.3, neck: 0.12, headR: 0.065, upperArm: 0.165, forearm: 0.155, thigh: 0.235, shin: 0.235, shoulderHalf: 0.045, hipHalf: 0.035, thickness: 0.06 } as const;
@@ -109,6 +109,3 @@ export function personSvg(p: Person, style: PersonStyle): string {
   ];
   return parts.join('');
 }
-
-/** Distance check used by scene builders: a contact counts when the body point is within tol of the target. */
-export const touches = (a: Pt, b: Pt, tol: number): boolean => dist(a, b) <= tol;

@@ -136,7 +136,6 @@ function touch(posed: { contacts: Pt[][]; regions: SceneRegion[] }, channel: Con
 /** Poses the person for one variant around a placed object; undefined when a required contact is not reached. */
 function poseFor(m: ObjectModel, v: Variant, p: Placement, L: number, gy: number, rng: Rng): Posed | undefined {
   const contacts: Pt[][] = CONTACT_CHANNELS.map(() => []);
-  const tol = 0.02 * L;
   const tr = (q: Pt): Pt => apply(p, q);
   const alts = (part: ContactChannel): Pt[][] => (m.regions[part] ?? []).map((a) => a.map(tr));
   const legLen = (BODY.thigh + BODY.shin) * L;
@@ -242,7 +241,6 @@ function poseFor(m: ObjectModel, v: Variant, p: Placement, L: number, gy: number
   }
   if (v.mode === 'lie' && v.parts.includes('Feet')) touch(posed, 'Feet', regionName(m, 'Feet', 0), [[person.keypoints[15][0], hip[1] + 0.05 * L], [person.keypoints[16][0], hip[1] + 0.05 * L]]);
   if (v.mode === 'ride' && feet[0] && person.reached.rightAnkle) touch(posed, 'Feet', regionName(m, 'Feet', footIdx[0]), [person.keypoints[16]]);
-  void tol;
   return posed;
 }
 

@@ -195,3 +195,13 @@ for (const name of ['parity', 'display-update']) {
     assert.equal(readFileSync(out, 'utf8'), expected);
   });
 }
+
+void test('--out - writes the executed notebook to stdout and progress to stderr', () => {
+  const input = write('stdout.ipynb', notebook(["console.log('to stdout')"]));
+  const r = cli(['run', input, '--out', '-']);
+  assert.equal(r.status, 0, r.stderr);
+  const nb = JSON.parse(r.stdout) as { cells: Cell[] };
+  assert.deepEqual(nb.cells[0].outputs, [{ name: 'stdout', output_type: 'stream', text: ['to stdout\n'] }]);
+  assert.match(r.stderr, /wrote stdout/);
+  assert.ok(!existsSync(join(dir, 'stdout.executed.ipynb')));
+});

@@ -206,6 +206,10 @@ export class NotebookKernels implements vscode.Disposable {
       return session;
     } catch (err) {
       this.setStatus(nb, e, { state: 'dead', backend: settings.backend });
+      // The cell shows the whole message; the notification makes a failed start visible from anywhere.
+      const message = err instanceof Error ? err.message : String(err);
+      this.log.error(`kernel start failed: ${message}`);
+      void vscode.window.showErrorMessage(`Affordance Lab: the kernel did not start. ${message.split('\n')[0]}`);
       throw err;
     }
   }

@@ -18,6 +18,8 @@ type PanelKind = 'pred' | 'gt' | 'diff';
 
 interface Panel {
   kind: PanelKind;
+  /** Index into the payload's maps. */
+  map: number;
   canvas: HTMLCanvasElement;
   legendBar: HTMLCanvasElement;
   legendMin: HTMLSpanElement;
@@ -34,6 +36,9 @@ interface ColourSource {
   max: number;
   colormap: ColormapName | DivergingName;
 }
+
+/** `state.channel` value of the overview that shows every channel at once. */
+const ALL = -1;
 
 /** Largest CSS height of one panel; wide outputs get wide panels, tall images do not run off screen. */
 const MAX_PANEL_CSS_HEIGHT = 560;
@@ -53,9 +58,9 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
   const dimH = p.image?.height ?? maps[0].height;
 
   const saved = env.memory.load();
-  const savedChannel = maps.findIndex((m) => m.name === saved.channel);
+  const savedChannel = saved.channel === '*' && maps.length > 1 ? ALL : maps.findIndex((m) => m.name === saved.channel);
   const state = {
-    channel: Math.max(0, savedChannel),
+    channel: savedChannel === ALL ? ALL : Math.max(0, savedChannel),
     colormap: savedOneOf(saved.colormap, COLORMAPS) ?? p.colormap ?? 'turbo',
     opacity: savedNumber(saved.opacity, 0, 1) ?? p.opacity ?? 0.6,
     showImage: p.image !== undefined && (savedBool(saved.showImage) ?? true),
@@ -63,7 +68,7 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
     // Low values fade out so the image stays readable where the map says nothing.
     fade: savedBool(saved.fade) ?? true,
   };
-  const remember = (): void => env.memory.save({ channel: maps[state.channel].name, colormap: state.colormap, opacity: state.opacity, showImage: state.showImage, showDiff: state.showDiff, fade: state.fade });
+  const remember = (): void => env.memory.save({ channel: state.channel === ALL ? '*' : maps[state.channel].name, colormap: state.colormap, opacity: state.opacity, showImage: state.showImage, showDiff: state.showDiff, fade: state.fade });
 
   const coloured = new Map<string, HTMLCanvasElement>();
   store.defer(() => coloured.clear());
@@ -71,7 +76,9 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
 
   // ---- controls ----
   const toolbar = h('div', { className: 'al-toolbar' });
-  const channel = selectControl('Channel', maps.map((m, i) => ({ value: String(i), label: m.name })), String(state.channel), 'al-channel');
+  const channelOptions = maps.map((m, i) => ({ value: String(i), label: m.name }));
+  if (maps.length > 1) channelOptions.push({ value: String(ALL), label: 'all channels' });
+  const channel = selectControl('Channel', channelOptions, String(state.channel), 'al-channel');
   const cmap = selectControl('Colormap', COLORMAPS.map((c) => ({ value: c, label: c })), state.colormap, 'al-colormap');
   const opacity = rangeControl('Opacity', 0, 1, 0.05, state.opacity, 'al-opacity', (v) => `${Math.round(v * 100)}%`);
   toolbar.append(channel.wrap, cmap.wrap, opacity.wrap);
@@ -92,15 +99,14 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
 
   let panels: Panel[] = [];
 
-  const pred = (): DecodedMap => maps[state.channel];
   const gtFor = (m: DecodedMap): DecodedMap | undefined => gt.get(m.name);
 
-  const sourceFor = (kind: PanelKind): ColourSource | undefined => {
-    const m = pred();
-    if (kind === 'pred') return { key: `p${state.channel}`, ...m, colormap: state.colormap };
+  const sourceFor = (panel: Panel): ColourSource | undefined => {
+    const m = maps[panel.map];
+    if (panel.kind === 'pred') return { key: `p${panel.map}`, ...m, colormap: state.colormap };
     const g = gtFor(m);
     if (!g) return undefined;
-    if (kind === 'gt') return { key: `g${state.channel}`, ...g, colormap: state.colormap };
+    if (panel.kind === 'gt') return { key: `g${panel.map}`, ...g, colormap: state.colormap };
     return diffSource(m, g, diffCache);
   };
 
@@ -134,24 +140,35 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
   };
 
   const buildPanels = (): void => {
-    const kinds: PanelKind[] = ['pred'];
-    if (gtFor(pred())) {
-      kinds.push('gt');
-      if (state.showDiff) kinds.push('diff');
+    const specs: { kind: PanelKind; map: number; title: string }[] = [];
+    if (state.channel === ALL) {
+      // Overview: every channel's prediction, then a row of ground truth where there is one.
+      maps.forEach((m, i) => specs.push({ kind: 'pred', map: i, title: m.name }));
+      maps.forEach((m, i) => {
+        if (gtFor(m)) specs.push({ kind: 'gt', map: i, title: `${m.name} · ground truth` });
+      });
+    } else {
+      const m = maps[state.channel];
+      const withGt = gtFor(m) !== undefined;
+      specs.push({ kind: 'pred', map: state.channel, title: withGt ? 'Prediction' : m.name });
+      if (withGt) {
+        specs.push({ kind: 'gt', map: state.channel, title: 'Ground truth' });
+        if (state.showDiff) specs.push({ kind: 'diff', map: state.channel, title: 'Difference (prediction − ground truth)' });
+      }
     }
-    const titles: Record<PanelKind, string> = { pred: kinds.length > 1 ? 'Prediction' : pred().name, gt: 'Ground truth', diff: 'Difference (prediction − ground truth)' };
-    panels = kinds.map((kind) => {
-      const canvas = h('canvas', { className: 'al-view', attrs: { 'data-kind': kind, role: 'img', 'aria-label': `${titles[kind]}: ${pred().name}` } });
+    panels = specs.map(({ kind, map, title }) => {
+      const canvas = h('canvas', { className: 'al-view', attrs: { 'data-kind': kind, 'data-map': String(map), role: 'img', 'aria-label': `${title}: ${maps[map].name}` } });
       canvas.style.maxWidth = `${Math.round((MAX_PANEL_CSS_HEIGHT * dimW) / dimH)}px`;
       const legendBar = h('canvas', { attrs: { 'aria-hidden': 'true' } });
       const legendMin = h('span', { className: 'al-legend-min' });
       const legendMax = h('span', { className: 'al-legend-max' });
       const legend = h('div', { className: 'al-legend' }, legendMin, legendBar, legendMax);
       legend.style.maxWidth = canvas.style.maxWidth;
-      panelsEl.append(h('div', { className: 'al-panel', attrs: { 'data-kind': kind } }, h('div', { className: 'al-panel-title', text: titles[kind] }), canvas, legend));
-      return { kind, canvas, legendBar, legendMin, legendMax };
+      panelsEl.append(h('div', { className: 'al-panel', attrs: { 'data-kind': kind } }, h('div', { className: 'al-panel-title', text: title }), canvas, legend));
+      return { kind, map, canvas, legendBar, legendMin, legendMax };
     });
-    panelsEl.style.gridTemplateColumns = `repeat(${panels.length}, minmax(0, 1fr))`;
+    const columns = state.channel === ALL ? Math.min(3, maps.length) : panels.length;
+    panelsEl.style.gridTemplateColumns = `repeat(${columns}, minmax(0, 1fr))`;
   };
 
   const rebuild = (): void => {
@@ -164,7 +181,7 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
     const theme = readTheme(root);
     const dpr = window.devicePixelRatio || 1;
     for (const panel of panels) {
-      const src = sourceFor(panel.kind);
+      const src = sourceFor(panel);
       if (!src) continue;
       const canvas = panel.canvas;
       // Before the output is laid out (or when detached) fall back to the picture's own size.
@@ -201,8 +218,8 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
   };
   const scheduleDraw = frameScheduler(draw, store);
 
-  const readAt = (fx: number, fy: number): void => {
-    const m = pred();
+  const readAt = (fx: number, fy: number, mapIndex: number): void => {
+    const m = maps[mapIndex];
     const at = (d: DecodedMap): number => {
       const x = Math.min(d.width - 1, Math.max(0, Math.floor(fx * d.width)));
       const y = Math.min(d.height - 1, Math.max(0, Math.floor(fy * d.height)));
@@ -228,7 +245,7 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
     if (!(target instanceof HTMLCanvasElement) || !target.classList.contains('al-view')) return;
     const r = target.getBoundingClientRect();
     if (r.width === 0 || r.height === 0) return;
-    readAt(Math.min(0.999999, Math.max(0, (e.clientX - r.left) / r.width)), Math.min(0.999999, Math.max(0, (e.clientY - r.top) / r.height)));
+    readAt(Math.min(0.999999, Math.max(0, (e.clientX - r.left) / r.width)), Math.min(0.999999, Math.max(0, (e.clientY - r.top) / r.height)), Number(target.dataset.map));
   });
   store.listen(panelsEl, 'pointerleave', () => {
     readout.textContent = hint;
@@ -267,8 +284,10 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
   });
 
   buildPanels();
-  const first = sourceFor('pred');
-  if (first) colouredCanvas(first);
+  for (const panel of panels) {
+    const src = sourceFor(panel);
+    if (src) colouredCanvas(src);
+  }
   if (decoding) {
     const bitmap = await decoding;
     store.defer(() => bitmap.close());

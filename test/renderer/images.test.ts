@@ -57,7 +57,7 @@ void describe('heatmap', () => {
   void it('switching the channel moves the hot spot', async () => {
     const sel = '#out-hm select.al-channel';
     const names = await s.page.$$eval(`${sel} option`, (os) => os.map((o) => o.textContent));
-    assert.deepEqual(names, ['Back', 'Hips', 'Hands', 'Feet', 'Mouth', 'Outside']);
+    assert.deepEqual(names, ['Back', 'Hips', 'Hands', 'Feet', 'Mouth', 'Outside', 'all channels']);
     const [hx, hy] = HOT_SPOTS.Hands;
     const before = await pixel('hm', 'pred', hx, hy);
     assert.ok(!isHot(before), `Hands' hot spot should not be hot on the Back channel, got ${describePx(before)}`);
@@ -66,6 +66,26 @@ void describe('heatmap', () => {
     assert.ok(isHot(afterPx), `expected Hands' hot spot to be hot after switching, got ${describePx(afterPx)}`);
     const back = await pixel('hm', 'pred', HOT_SPOTS.Back[0], HOT_SPOTS.Back[1]);
     assert.ok(!isHot(back), `Back's hot spot should have cooled, got ${describePx(back)}`);
+  });
+
+  void it('shows every channel at once in the overview', async () => {
+    await s.page.selectOption('#out-hm select.al-channel', { label: 'all channels' });
+    const panels = await s.page.$$eval('#out-hm canvas.al-view', (cs) => cs.map((c) => `${(c as HTMLCanvasElement).dataset.kind}:${(c as HTMLCanvasElement).dataset.map}`));
+    assert.deepEqual(panels, ['pred:0', 'pred:1', 'pred:2', 'pred:3', 'pred:4', 'pred:5']);
+    const titles = await s.page.$$eval('#out-hm .al-panel-title', (ts) => ts.map((t) => t.textContent));
+    assert.deepEqual(titles, ['Back', 'Hips', 'Hands', 'Feet', 'Mouth', 'Outside']);
+    const sel = (i: number): string => `#out-hm canvas.al-view[data-map="${i}"]`;
+    const hands = await canvasPixel(s.page, sel(2), HOT_SPOTS.Hands[0], HOT_SPOTS.Hands[1]);
+    const feetAtHands = await canvasPixel(s.page, sel(3), HOT_SPOTS.Hands[0], HOT_SPOTS.Hands[1]);
+    assert.ok(isHot(hands), `Hands panel is hot at its spot, got ${describePx(hands)}`);
+    assert.ok(!isHot(feetAtHands), `Feet panel is not hot at Hands' spot, got ${describePx(feetAtHands)}`);
+    const box = await s.page.locator(sel(3)).boundingBox();
+    assert.ok(box);
+    await s.page.mouse.move(box.x + HOT_SPOTS.Feet[0] * box.width, box.y + HOT_SPOTS.Feet[1] * box.height);
+    assert.match((await s.page.locator('#out-hm .al-readout').textContent()) ?? '', /^Feet at \(\d+, \d+\): 0\.[78]/);
+    await s.page.mouse.move(0, 0);
+    await screenshot(s, 'hm', 'heatmap-all-channels-dark');
+    await s.page.selectOption('#out-hm select.al-channel', { label: 'Hands' });
   });
 
   void it('colormap and opacity change the drawn pixels', async () => {

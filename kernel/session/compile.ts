@@ -64,6 +64,12 @@ export async function compileCell(code: string, language: CellLanguage, label: s
       tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true, useDefineForClassFields: true } },
       logLevel: 'silent',
     });
+    // Top-level consts run as `let` (see rewrite.ts), so an assignment to one is refused here instead.
+    const constAssign = out.warnings.find((w) => w.id === 'assign-to-constant');
+    if (constAssign) {
+      const loc = constAssign.location;
+      throw new CellCompileError(constAssign.text.replace('will throw because', 'is not allowed:'), label, loc?.line ?? 1, (loc?.column ?? 0) + 1, loc?.lineText);
+    }
     js = out.code;
     esbuildMap = out.map;
   } catch (e) {

@@ -2,8 +2,9 @@
  * The rewrite that turns a compiled cell (plain ES2022 after esbuild's transform) into a script for
  * V8's REPL mode:
  *
- * - static `import` declarations become awaited calls to the kernel's importer, declared with `const`
+ * - static `import` declarations become awaited calls to the kernel's importer, declared with `let`
  *   (REPL mode lets a re-run cell declare them again);
+ * - top-level `const` and `class` declarations become `let` (see below);
  * - dynamic `import(x)` calls the kernel's importer, `import.meta` is the notebook's;
  * - every `await x` becomes `await __k.w(x)`, which races `x` against the cell's AbortSignal so that an
  *   interrupted async loop stops at its next await;
@@ -74,7 +75,7 @@ function rewriteImport(node: acorn.ImportDeclaration, src: string): string {
     // `import d, * as ns from 'm'`: the namespace first, the default from it.
     const parts = [`${ns.local.name} = ${importCall(source)}`];
     if (def) parts.push(`${def.local.name} = ${ns.local.name}.default`);
-    return `const ${parts.join(', ')};`;
+    return `let ${parts.join(', ')};`;
   }
   const props: string[] = [];
   if (def) props.push(`default: ${def.local.name}`);
@@ -82,7 +83,7 @@ function rewriteImport(node: acorn.ImportDeclaration, src: string): string {
     const k = key(s);
     props.push(k === s.local.name ? k : `${k}: ${s.local.name}`);
   }
-  return `const { ${props.join(', ')} } = ${importCall(source)};`;
+  return `let { ${props.join(', ')} } = ${importCall(source)};`;
 }
 
 /**
@@ -107,14 +108,31 @@ export function rewriteCell(code: string, sourceName: string): RewriteResult {
   if (!MagicString) throw new Error('rewriteCell: loadRewriter() was not awaited');
   const ms = new MagicString(code);
 
+  // V8's REPL mode re-declares a `let` as `let` and a `const` as `const`, but not one as the other: a
+  // cell edited from `let x` to `const x` would fail. Top-level lexical declarations are therefore all
+  // `let` (assignments to a const inside its own cell are still rejected by esbuild's transform).
+  const lexical = (decl: acorn.Declaration | acorn.Expression | acorn.FunctionDeclaration | acorn.ClassDeclaration | acorn.AnonymousFunctionDeclaration | acorn.AnonymousClassDeclaration | null | undefined): void => {
+    if (!decl) return;
+    if (decl.type === 'VariableDeclaration' && decl.kind === 'const') ms.overwrite(decl.start, decl.start + 'const'.length, 'let');
+    else if (decl.type === 'ClassDeclaration' && decl.id) {
+      ms.appendLeft(decl.start, `let ${decl.id.name} = `);
+      ms.prependRight(decl.end, ';');
+    }
+  };
   for (const stmt of program.body) {
     switch (stmt.type) {
       case 'ImportDeclaration':
         ms.overwrite(stmt.start, stmt.end, rewriteImport(stmt, code));
         break;
+      case 'VariableDeclaration':
+      case 'ClassDeclaration':
+        lexical(stmt);
+        break;
       case 'ExportNamedDeclaration':
-        if (stmt.declaration) ms.remove(stmt.start, stmt.declaration.start);
-        else ms.remove(stmt.start, stmt.end);
+        if (stmt.declaration) {
+          ms.remove(stmt.start, stmt.declaration.start);
+          lexical(stmt.declaration);
+        } else ms.remove(stmt.start, stmt.end);
         break;
       case 'ExportDefaultDeclaration':
         ms.remove(stmt.start, stmt.declaration.start);

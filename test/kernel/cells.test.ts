@@ -55,6 +55,11 @@ void describe('state across cells', () => {
     assert.equal(await value(code), '1');
   });
 
+  void test('a re-run cell may change let to const and a class to a const', async () => {
+    await ok('let kindA = 1; class KindB {}');
+    assert.equal(await value('const kindA = 2; const KindB = 3; kindA + KindB'), '5');
+  });
+
   void test('a declaration repeated inside one cell is still an error, located in the cell', async () => {
     const r = await run(s, 'const dup = 1;\nconst dup = 2;', 'Cell 7');
     assert.equal(r.status, 'error');

@@ -9,6 +9,9 @@
  *                                @tensorflow/tfjs and the packages its types re-export, @types/node, undici-types
  *   dist/types/lib/              TypeScript's ES lib files (no DOM: the kernel is Node), because a bundled
  *                                TypeScript cannot find its own lib folder
+ *   dist/types/language-worker.js  the language worker (extension/language/worker.ts with TypeScript, bundled
+ *                                and minified): the extension host talks to it, so parsing and checking never
+ *                                hold the host up
  *   dist/types/manifest.json     what was built, for the language service and for packaging checks
  *
  * The folder is called `packages`, not `node_modules`, so that packaging never drops it.
@@ -16,6 +19,7 @@
  * exits non-zero) when the library's declarations cannot be produced.
  */
 import ts from 'typescript';
+import * as esbuild from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -182,6 +186,24 @@ function removeStaleBuilds() {
   }
 }
 
+/** Bundles the language worker, TypeScript included, into one file. */
+async function bundleWorker() {
+  const outfile = join(outDir, 'language-worker.js');
+  await esbuild.build({
+    entryPoints: [join(root, 'extension', 'language', 'worker.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // TypeScript is most of it: minified, the file is a third of the size and loads faster.
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  return relative(outDir, outfile).split(sep).join('/');
+}
+
 const started = Date.now();
 mkdirSync(dirname(finalDir), { recursive: true });
 removeStaleBuilds();
@@ -190,11 +212,13 @@ mkdirSync(outDir, { recursive: true });
 const library = emitLibrary();
 const packages = Object.fromEntries(shippedPackages.map((p) => [p, copyPackageTypes(p)]));
 const libs = copyLibs();
+const worker = await bundleWorker();
 const manifest = {
   typescript: ts.version,
   library: library.entry,
   globals: library.globals,
   lib: 'lib/lib.es2023.d.ts',
+  worker,
   packages: Object.keys(packages),
 };
 writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');

@@ -1,15 +1,16 @@
 /**
  * Language features for notebook cells of language `affordance-ts`: completions, hovers, signature help,
  * go to definition and diagnostics from one TypeScript program per notebook that sees the cells the way
- * the kernel runs them (see core/service.ts). VS Code's own TypeScript support never sees these cells,
+ * the kernel runs them (see core/service.ts), held by a worker thread (worker.ts, client.ts). VS Code's own TypeScript support never sees these cells,
  * because their language id is not `typescript`; the grammar keeps TypeScript's highlighting.
  */
 import * as vscode from 'vscode';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { jupyterMetadata } from '../languages';
-import type { NotebookLanguageService } from './core/service';
-import type { CellPosition, CellRange, CompletionEntry, DefinitionLocation } from './core/types';
+import { LanguageWorkerClient } from './client';
+import type { CellInput, CellPosition, CellRange, CompletionEntry, DefinitionLocation } from './core/types';
+import type { LanguageMethod, LanguageMethods } from './protocol';
 
 /** The cell language id this module serves (contributed in package.json with TypeScript's grammar). */
 export const AFFORDANCE_TS_LANGUAGE_ID = 'affordance-ts';
@@ -22,15 +23,6 @@ const PROGRAM_LANGUAGES = new Set([AFFORDANCE_TS_LANGUAGE_ID, 'typescript', 'jav
 
 /** Diagnostics wait for a pause in typing this long. */
 const DIAGNOSTICS_DELAY_MS = 300;
-
-type Core = typeof import('./core/service.js');
-let corePromise: Promise<Core> | undefined;
-
-/** TypeScript is large: it loads on the first request, not when the extension activates. */
-function loadCore(): Promise<Core> {
-  corePromise ??= import('./core/service.js');
-  return corePromise;
-}
 
 const selector: vscode.DocumentSelector = { language: AFFORDANCE_TS_LANGUAGE_ID };
 
@@ -49,11 +41,19 @@ export async function useNotebookLanguage(notebook: vscode.NotebookDocument): Pr
   return switched;
 }
 
-/** One language service per open notebook, fed from the notebook's current cells on each request. */
+/**
+ * One language service per open notebook, in the language worker, fed with the notebook's current cells
+ * on each request. TypeScript never loads into the extension host.
+ */
 class NotebookServices implements vscode.Disposable {
-  private readonly services = new Map<string, NotebookLanguageService>();
+  private readonly client: LanguageWorkerClient;
 
-  constructor(private readonly typesDir: string) {}
+  constructor(
+    private readonly typesDir: string,
+    log: (message: string) => void,
+  ) {
+    this.client = new LanguageWorkerClient(join(typesDir, 'language-worker.js'), log);
+  }
 
   /** The notebook that holds a cell document, if any. */
   notebookOf(document: vscode.TextDocument): vscode.NotebookDocument | undefined {
@@ -61,43 +61,34 @@ class NotebookServices implements vscode.Disposable {
     return vscode.workspace.notebookDocuments.find((nb) => nb.getCells().some((c) => c.document.uri.toString() === key));
   }
 
-  /** The service for a notebook, its cells brought up to date. */
-  async sync(notebook: vscode.NotebookDocument): Promise<NotebookLanguageService> {
+  /** Calls the notebook's service with its cells brought up to date. */
+  call<K extends LanguageMethod>(notebook: vscode.NotebookDocument, method: K, ...args: Parameters<LanguageMethods[K]>): Promise<ReturnType<LanguageMethods[K]>> {
     const key = notebook.uri.toString();
-    let service = this.services.get(key);
-    if (!service) {
-      const { NotebookLanguageService } = await loadCore();
-      // Another request may have created it while TypeScript was loading.
-      service = this.services.get(key) ?? new NotebookLanguageService({ notebookDir: notebookFolder(notebook), typesDir: this.typesDir });
-      // A notebook closed meanwhile keeps no service (its close event has passed).
-      if (!notebook.isClosed) this.services.set(key, service);
-    }
-    service.setCells(
-      notebook
-        .getCells()
-        .filter((c) => c.kind === vscode.NotebookCellKind.Code && PROGRAM_LANGUAGES.has(c.document.languageId))
-        .map((c) => ({ id: c.document.uri.toString(), text: c.document.getText() })),
-    );
-    return service;
+    if (!this.client.isOpen(key)) this.client.open(key, { notebookDir: notebookFolder(notebook), typesDir: this.typesDir });
+    return this.client.call(key, method, args, cellsOf(notebook));
   }
 
-  /** The synced service and the cell id for a cell document, or undefined outside a notebook. */
-  async forDocument(document: vscode.TextDocument): Promise<{ service: NotebookLanguageService; notebook: vscode.NotebookDocument; cellId: string } | undefined> {
+  /** The notebook and the cell id of a cell document, or undefined outside a notebook. */
+  forDocument(document: vscode.TextDocument): { notebook: vscode.NotebookDocument; cellId: string } | undefined {
     const notebook = this.notebookOf(document);
-    if (!notebook) return undefined;
-    return { service: await this.sync(notebook), notebook, cellId: document.uri.toString() };
+    return notebook ? { notebook, cellId: document.uri.toString() } : undefined;
   }
 
   close(notebook: vscode.NotebookDocument): void {
-    const key = notebook.uri.toString();
-    this.services.get(key)?.dispose();
-    this.services.delete(key);
+    this.client.close(notebook.uri.toString());
   }
 
   dispose(): void {
-    for (const s of this.services.values()) s.dispose();
-    this.services.clear();
+    void this.client.dispose();
   }
+}
+
+/** The code cells the kernel runs, in order, as the service takes them. */
+function cellsOf(notebook: vscode.NotebookDocument): CellInput[] {
+  return notebook
+    .getCells()
+    .filter((c) => c.kind === vscode.NotebookCellKind.Code && PROGRAM_LANGUAGES.has(c.document.languageId))
+    .map((c) => ({ id: c.document.uri.toString(), text: c.document.getText() }));
 }
 
 /** Imports in cells resolve from the notebook's folder; an untitled notebook uses its workspace folder. */
@@ -153,10 +144,10 @@ function completionProvider(services: NotebookServices): vscode.CompletionItemPr
   const pending = new WeakMap<vscode.CompletionItem, PendingDetails>();
   return {
     async provideCompletionItems(document, position, _token, context) {
-      const found = await services.forDocument(document);
+      const found = services.forDocument(document);
       if (!found) return undefined;
-      const trigger = context.triggerCharacter as Parameters<NotebookLanguageService['getCompletions']>[2];
-      const list = found.service.getCompletions(found.cellId, toPosition(position), trigger);
+      const trigger = context.triggerCharacter as Parameters<LanguageMethods['getCompletions']>[2];
+      const list = await services.call(found.notebook, 'getCompletions', found.cellId, toPosition(position), trigger);
       if (!list) return undefined;
       const items = list.entries.map((entry) => {
         const item = new vscode.CompletionItem(entry.name, completionKinds[entry.kind] ?? vscode.CompletionItemKind.Text);
@@ -172,8 +163,8 @@ function completionProvider(services: NotebookServices): vscode.CompletionItemPr
     async resolveCompletionItem(item) {
       const p = pending.get(item);
       if (!p) return item;
-      const found = await services.forDocument(p.document);
-      const details = found?.service.getCompletionDetails(found.cellId, p.position, p.entry.name, p.entry.source, p.entry.data);
+      const found = services.forDocument(p.document);
+      const details = found && (await services.call(found.notebook, 'getCompletionDetails', found.cellId, p.position, p.entry.name, p.entry.source, p.entry.data));
       if (details) {
         item.detail = details.detail;
         item.documentation = new vscode.MarkdownString(details.documentation);
@@ -186,8 +177,8 @@ function completionProvider(services: NotebookServices): vscode.CompletionItemPr
 function hoverProvider(services: NotebookServices): vscode.HoverProvider {
   return {
     async provideHover(document, position) {
-      const found = await services.forDocument(document);
-      const info = found?.service.getHover(found.cellId, toPosition(position));
+      const found = services.forDocument(document);
+      const info = found && (await services.call(found.notebook, 'getHover', found.cellId, toPosition(position)));
       if (!info) return undefined;
       const md = new vscode.MarkdownString().appendCodeblock(info.text, 'typescript');
       if (info.documentation) md.appendMarkdown('\n\n' + info.documentation);
@@ -199,8 +190,8 @@ function hoverProvider(services: NotebookServices): vscode.HoverProvider {
 function signatureHelpProvider(services: NotebookServices): vscode.SignatureHelpProvider {
   return {
     async provideSignatureHelp(document, position) {
-      const found = await services.forDocument(document);
-      const result = found?.service.getSignatureHelp(found.cellId, toPosition(position));
+      const found = services.forDocument(document);
+      const result = found && (await services.call(found.notebook, 'getSignatureHelp', found.cellId, toPosition(position)));
       if (!result) return undefined;
       const help = new vscode.SignatureHelp();
       help.signatures = result.signatures.map((s) => {
@@ -218,10 +209,10 @@ function signatureHelpProvider(services: NotebookServices): vscode.SignatureHelp
 function definitionProvider(services: NotebookServices): vscode.DefinitionProvider {
   return {
     async provideDefinition(document, position) {
-      const found = await services.forDocument(document);
+      const found = services.forDocument(document);
       if (!found) return undefined;
-      return found.service
-        .getDefinition(found.cellId, toPosition(position))
+      const definitions = await services.call(found.notebook, 'getDefinition', found.cellId, toPosition(position));
+      return definitions
         .map((d) => locationOf(found.notebook, d))
         .filter((l): l is vscode.Location => l !== undefined);
     },
@@ -229,9 +220,9 @@ function definitionProvider(services: NotebookServices): vscode.DefinitionProvid
 }
 
 /**
- * Diagnostics as you type, after a short pause, one cell at a time with a yield between cells so the
- * extension host (and running a cell) never waits on a whole notebook's check. A newer edit cancels an
- * older pass. They are advice only: the controller never looks at them.
+ * Diagnostics as you type, after a short pause, one cell per request to the language worker (the
+ * extension host, and running a cell, never wait on a check), so a newer edit cancels an older pass
+ * between cells. They are advice only: the controller never looks at them.
  */
 class DiagnosticsScheduler implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('affordance-lab');
@@ -283,9 +274,9 @@ class DiagnosticsScheduler implements vscode.Disposable {
         this.collection.delete(cell.document.uri);
         continue;
       }
-      const service = await this.services.sync(notebook);
+      const found = await this.services.call(notebook, 'getDiagnostics', cell.document.uri.toString());
       if (this.generation.get(key) !== gen) return;
-      const diagnostics = service.getDiagnostics(cell.document.uri.toString()).map((d) => {
+      const diagnostics = found.map((d) => {
         const severity = d.severity === 'error' ? vscode.DiagnosticSeverity.Error : d.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information;
         const diagnostic = new vscode.Diagnostic(toRange(d.range), d.message, severity);
         diagnostic.source = 'ts';
@@ -293,7 +284,6 @@ class DiagnosticsScheduler implements vscode.Disposable {
         return diagnostic;
       });
       this.collection.set(cell.document.uri, diagnostics);
-      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (this.generation.get(key) === gen) this.dueFrom.delete(key);
   }
@@ -338,8 +328,8 @@ function savedWithThisKernel(nb: vscode.NotebookDocument): boolean {
  * The command `affordance-lab.useNotebookTypeScript` switches the active notebook by hand.
  */
 export function registerNotebookLanguageFeatures(context: vscode.ExtensionContext, controller?: vscode.NotebookController): vscode.Disposable {
-  const services = new NotebookServices(context.asAbsolutePath('dist/types'));
   const output = vscode.window.createOutputChannel('Affordance Lab Language', { log: true });
+  const services = new NotebookServices(context.asAbsolutePath('dist/types'), (m) => output.warn(m));
   const diagnostics = new DiagnosticsScheduler(services, (m) => output.warn(m));
   const selected = new Set<vscode.NotebookDocument>();
   const isOurs = (nb: vscode.NotebookDocument): boolean => selected.has(nb) || nb.getCells().some((c) => c.document.languageId === AFFORDANCE_TS_LANGUAGE_ID);

@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NotebookLanguageService } from '../../extension/language/core/service';
 import { collectTopLevelDeclarations } from '../../extension/language/core/declarations';
+import { LanguageWorkerClient } from '../../extension/language/client';
+import type { Worker } from 'node:worker_threads';
 import type { CellPosition, DefinitionLocation } from '../../extension/language/core/types';
 import ts from 'typescript';
 
@@ -312,4 +314,66 @@ void test('bad input: an unknown cell id is named', () => {
 
 void test('bad input: a types folder that was not built says how to build it', () => {
   assert.throws(() => new NotebookLanguageService({ notebookDir, typesDir: join(notebookDir, 'no-types') }), /manifest\.json not found.*build-types\.mjs/);
+});
+
+// --- the language worker (the bundled dist/types/language-worker.js in a real worker thread) --------------
+
+void test('worker: completions and diagnostics through the bundled worker thread', async () => {
+  const client = new LanguageWorkerClient(join(typesDir, 'language-worker.js'));
+  try {
+    client.open('nb', { notebookDir, typesDir });
+    const cells = [
+      { id: 'w0', text: "import * as tf from '@tensorflow/tfjs';\nconst rate = 0.5;" },
+      { id: 'w1', text: 'const bad: string = rate;\ntf.' },
+    ];
+    const list = await client.call('nb', 'getCompletions', ['w1', { line: 1, character: 3 }, '.'], cells);
+    assert.ok(list?.entries.some((e) => e.name === 'tensor2d'), 'expected tensor2d after tf.');
+    const diags = await client.call('nb', 'getDiagnostics', ['w1']);
+    assert.deepEqual(diags.map((d) => [d.code, d.range.start]), [[2322, { line: 0, character: 6 }]]);
+  } finally {
+    await client.dispose();
+  }
+});
+
+void test('worker: a service error comes back as a rejection and the worker keeps serving', async () => {
+  const client = new LanguageWorkerClient(join(typesDir, 'language-worker.js'));
+  try {
+    client.open('nb', { notebookDir, typesDir });
+    await assert.rejects(client.call('nb', 'getDiagnostics', ['x'], [{ id: 'x', text: '' }, { id: 'x', text: '' }]), /cell id x appears twice/);
+    assert.deepEqual(await client.call('nb', 'getDiagnostics', ['y'], [{ id: 'y', text: 'const ok = 1;' }]), []);
+  } finally {
+    await client.dispose();
+  }
+});
+
+void test('worker: when the worker dies, pending calls fail with the reason and the next call starts a new one', async () => {
+  const logged: string[] = [];
+  const client = new LanguageWorkerClient(join(typesDir, 'language-worker.js'), (m) => logged.push(m));
+  try {
+    client.open('nb', { notebookDir, typesDir });
+    const cells = [{ id: 'a', text: 'const a = 1;' }, { id: 'b', text: 'const b: string = a;' }];
+    assert.equal((await client.call('nb', 'getDiagnostics', ['b'], cells)).length, 1);
+    const worker = (client as unknown as { worker: Worker }).worker;
+    const pending = client.call('nb', 'getDiagnostics', ['b'], cells);
+    await worker.terminate();
+    await assert.rejects(pending, /language worker: exited with code 1/);
+    assert.ok(logged.some((m) => /a new one starts/.test(m)), logged.join('\n'));
+    // A fresh worker re-opens the notebook.
+    assert.equal((await client.call('nb', 'getDiagnostics', ['b'], cells))[0]?.code, 2322);
+  } finally {
+    await client.dispose();
+  }
+});
+
+void test('worker: a missing worker bundle says how to build it', async () => {
+  const client = new LanguageWorkerClient(join(notebookDir, 'no-worker.js'));
+  client.open('nb', { notebookDir, typesDir });
+  await assert.rejects(client.call('nb', 'cellIds', []), /no-worker\.js not found.*build-types\.mjs/);
+  await client.dispose();
+});
+
+void test('worker: calling a notebook that was not opened is an error', async () => {
+  const client = new LanguageWorkerClient(join(typesDir, 'language-worker.js'));
+  await assert.rejects(client.call('never-opened', 'cellIds', []), /notebook never-opened was not opened/);
+  await client.dispose();
 });

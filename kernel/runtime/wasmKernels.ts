@@ -15,6 +15,11 @@
  *   image) pairs and whose filter is the output gradient, summed over the batch.
  * - UnsortedSegmentSum (gradient of gather): ScatterNd, which accumulates duplicates.
  * All of them are wasm kernels; no JS loop touches tensor values.
+ *
+ * Some kernels wasm has are replaced because training leans on them and a faster route exists (each
+ * keeps the original for the cases it does not improve): BatchMatMul and _FusedMatMul (XNNPACK path
+ * for transposed operands, and a guard against a stale-operator bug), Sum over leading axes, Slice and
+ * SplitV (axes merged first), 2-D Transpose of tall matrices.
  */
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo, KernelConfig, KernelBackend } from '@tensorflow/tfjs-core';
 import { tf } from './tf';

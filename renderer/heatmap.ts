@@ -90,7 +90,7 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
   if (gt.size > 0) toolbar.append(diffToggle.wrap);
 
   const panelsEl = h('div', { className: 'al-panels' });
-  const readout = h('div', { className: 'al-readout', attrs: { 'aria-live': 'polite' } });
+  const readout = h('div', { className: 'al-readout' });
   const hint = 'Move the pointer over the picture to read values.';
   readout.textContent = hint;
   const header: HTMLElement[] = [];

@@ -170,7 +170,7 @@ export async function renderKeypoints(root: HTMLElement, payload: unknown, env: 
     }
   }
 
-  const readout = h('div', { className: 'al-readout', attrs: { 'aria-live': 'polite' } });
+  const readout = h('div', { className: 'al-readout' });
   const hint = p.keypoints.length ? 'Hover a joint for its name and score.' : 'No person keypoints in this image (non-interactive).';
   readout.textContent = hint;
   const legend = h('div', { className: 'al-chips al-parts' });

@@ -196,8 +196,8 @@ void describe('lifecycle', () => {
     await cycle(2, all);
     const base = await liveCounts(s);
     const stats0 = await s.page.evaluate(() => window.harness.api.stats());
-    await cycle(15, [0, 1]);
-    await cycle(3, all);
+    await cycle(10, [0, 1]);
+    await cycle(2, all);
     const grown = await liveCounts(s);
     const stats1 = await s.page.evaluate(() => window.harness.api.stats());
     assert.deepEqual(stats1, stats0, 'live outputs and theme listeners are stable');

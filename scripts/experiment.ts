@@ -3,15 +3,18 @@
 // mean-prior and a center-prior baseline. Writes out/experiment/results.md and results.json.
 //
 // Usage: npm run experiment            (environment knobs below; defaults fit ~20 minutes on 2 cores)
-//   EXPERIMENT_TRAIN_MIN   training minutes of the full model (the ablation then runs the same number of steps), default 7
+//   EXPERIMENT_TRAIN_MIN   training minutes of the full model (the ablation then runs the same number of steps), default 8
 //   EXPERIMENT_STEPS       training steps of each model (skips the calibration that turns minutes into steps)
 //   EXPERIMENT_SIZE        input size of `small`, default 96
 //   EXPERIMENT_BATCH       batch size, default 8
 //   EXPERIMENT_LR          encoder learning rate (the rest at 10x), default 3e-4
 //   EXPERIMENT_SPLIT       Seen or Unseen, default Unseen
-//   SYNCAL_DIR             dataset folder (generated with seed 0 when missing), default out/syncal
+//   EXPERIMENT_TRAIN_MASK  masking of training pairs (openCAL `mask`): 'always' (default) builds a training pair's
+//                          non-interactive GT as test pairs are built (the channels and, on SynCAL, the named regions
+//                          its interaction uses), so the target follows the interaction; 'test' uses every annotated point
+//   SYNCAL_DIR             dataset folder (generated with seed 0 when missing or from an older generator), default out/syncal
 //   AFFORDANCE_LAB_BACKEND backend, default wasm
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initRuntime, runtimeInfo, tf } from '../kernel/runtime/index';
 import { generateSynCAL, openCAL, type CalDataset } from '../kernel/ml/data/index';
@@ -21,25 +24,43 @@ import { evaluate, metricsOutput, metricsMarkdown, MetricsOutput, type Evaluatio
 import type { SplitName } from '../kernel/protocol';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
-const trainMin = env('EXPERIMENT_TRAIN_MIN', 7);
+const trainMin = env('EXPERIMENT_TRAIN_MIN', 8);
 const size = env('EXPERIMENT_SIZE', 96);
 const batchSize = env('EXPERIMENT_BATCH', 8);
 const lr = env('EXPERIMENT_LR', 3e-4);
 const split = (process.env.EXPERIMENT_SPLIT ?? 'Unseen') as SplitName;
+const trainMask = (process.env.EXPERIMENT_TRAIN_MASK ?? 'always') as 'always' | 'test';
 const root = resolve(process.env.SYNCAL_DIR ?? 'out/syncal');
 const outDir = resolve('out/experiment');
+
+/** Whether the set carries SynCAL's named regions (sets from before they existed are regenerated). */
+function hasRegions(dir: string): boolean {
+  const folder = join(dir, split, 'testset', 'non_interactive');
+  const find = (d: string): string | undefined => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        const f = find(p);
+        if (f) return f;
+      } else if (e.name.endsWith('.json')) return p;
+    }
+    return undefined;
+  };
+  const file = existsSync(folder) ? find(folder) : undefined;
+  return !!file && 'regions' in (JSON.parse(readFileSync(file, 'utf8')) as object);
+}
 
 function log(msg: string): void {
   console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 }
 
-/** Seconds per training step of the full model, from a few steps of a throwaway copy (the first step is not timed). */
+/** Seconds per training step of the full model: the median step of a throwaway copy's first 7 steps (the first two are not timed). */
 async function calibrate(ds: CalDataset): Promise<number> {
   const model = PIALNet.create({ base: 'small', inputSize: size, seed: 0 });
   const times: number[] = [];
   let last = 0;
   await train(model, (epoch) => ds.batches({ batchSize, seed: 1000 + epoch, augment: true }), {
-    steps: 5,
+    steps: 7,
     lr,
     display: false,
     onBatchEnd: () => {
@@ -50,7 +71,8 @@ async function calibrate(ds: CalDataset): Promise<number> {
   });
   releaseTrainingState(model);
   model.dispose();
-  return times.reduce((a, b) => a + b, 0) / times.length;
+  const timed = times.slice(1).sort((a, b) => a - b);
+  return timed[Math.floor(timed.length / 2)];
 }
 
 async function trainModel(name: string, khp: boolean, ds: CalDataset, steps: number): Promise<{ model: PIALNet; result: TrainResult }> {
@@ -75,11 +97,12 @@ async function main(): Promise<void> {
   await initRuntime({ backend, notebookDir: process.cwd() });
   const info = runtimeInfo();
   log(`backend ${info.backend} (${info.device}), split ${split}, input ${size} px, batch ${batchSize}, lr ${lr} (encoder) / ${Number((lr * 10).toPrecision(6))} (rest), training budget ${trainMin} min`);
-  if (!existsSync(join(root, 'syncal.json'))) {
+  if (!existsSync(join(root, 'syncal.json')) || !hasRegions(root)) {
     log(`generating SynCAL (seed 0) in ${root}`);
+    rmSync(root, { recursive: true, force: true });
     await generateSynCAL(root, { seed: 0 });
   }
-  const trainDs = await openCAL(root, { split, subset: 'trainset', size });
+  const trainDs = await openCAL(root, { split, subset: 'trainset', size, mask: trainMask });
   // Test GT at the protocol's 224 x 224; images are resized to the model's input inside evaluate().
   const testDs = await openCAL(root, { split, subset: 'testset', size: 224 });
   log(`${split}: ${trainDs.length} training pairs, ${testDs.length} test pairs`);
@@ -122,7 +145,7 @@ async function main(): Promise<void> {
   const md = [
     `# Experiment: PIAL-Net small on SynCAL (${split})`,
     '',
-    `Backend ${info.backend} (${info.device}); input ${size} px; batch ${batchSize}; AdamW lr ${lr} (encoder) / ${Number((lr * 10).toPrecision(6))} (rest), linear warm-up then poly(0.9); augmentation on.`,
+    `Backend ${info.backend} (${info.device}); input ${size} px; batch ${batchSize}; AdamW lr ${lr} (encoder) / ${Number((lr * 10).toPrecision(6))} (rest), linear warm-up then poly(0.9); augmentation on; training pairs masked '${trainMask}'.`,
     `Training: ${full.result.step} steps (${(full.result.step * batchSize / trainDs.length).toFixed(1)} epochs of ${trainDs.length} pairs) for each model; ` +
       `full model ${full.result.elapsedSec.toFixed(0)} s, ablation ${noKhp.result.elapsedSec.toFixed(0)} s. Test: ${testDs.length} pairs, GT at 224 x 224.`,
     '',
@@ -143,6 +166,7 @@ async function main(): Promise<void> {
         inputSize: size,
         batchSize,
         lr,
+        trainMask,
         trainPairs: trainDs.length,
         testPairs: testDs.length,
         runs: results.map((r) => ({

@@ -18,8 +18,8 @@
  *
  * Some kernels wasm has are replaced because training leans on them and a faster route exists (each
  * keeps the original for the cases it does not improve): BatchMatMul and _FusedMatMul (XNNPACK path
- * for transposed operands, and a guard against a stale-operator bug), Sum over leading axes, Slice and
- * SplitV (axes merged first), 2-D Transpose of tall matrices.
+ * for transposed operands, and a guard against a stale-operator bug), Slice and
+ * SplitV (axes merged first), 2-D Transpose of tall matrices, Sum and Mean over leading axes.
  */
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo, KernelConfig, KernelBackend } from '@tensorflow/tfjs-core';
 import { tf } from './tf';
@@ -407,31 +407,42 @@ fusedMatMulWasm.setupFunc = (backend) => originalFusedMatMul?.setupFunc?.(backen
 
 /** tfjs-backend-wasm's own Sum and Transpose, which the ones below delegate to. */
 let originalSum: KernelConfig | undefined;
+let originalMean: KernelConfig | undefined;
 let originalTranspose: KernelConfig | undefined;
 
 /**
- * Sum over leading axes (bias gradients, gradients of broadcasting ops: [N, C] -> [C]) as a product
- * with a row of ones on XNNPACK's matmul path. wasm's own Sum first transposes the reduced axes to the
- * end, which for [8192, 256] costs 35 ms against 0.2 ms here. Other reductions go to the original.
+ * Sum and Mean over leading axes (bias gradients, gradients of broadcasting ops, batch statistics:
+ * [N, C] -> [C]) as a product with a row of ones (or of 1/N) on XNNPACK's matmul path. wasm's own
+ * reductions first transpose the reduced axes to the end, which for [8192, 256] costs 30-35 ms against
+ * 0.2 ms here. Other reductions go to the original kernels.
  */
-export const sumWasm = composite('Sum', (s, inputs, attrs) => {
-  const orig = originalSum;
-  const mm = originalBatchMatMul;
-  if (!orig || !mm) throw new Error('Sum: the wasm backend kernels are missing');
-  const x = inputs.x;
-  if (!x) throw new Error('Sum: missing input "x"');
-  const rank = x.shape.length;
-  const axes = tf.util.parseAxisParam((attrs.axis as number | number[] | undefined) ?? [...Array(rank).keys()], x.shape).sort((p, q) => p - q);
-  const leading = axes.length > 0 && axes.every((a, i) => a === i);
-  if (x.dtype !== 'float32' || rank < 2 || !leading || axes.length === rank) return s.run2(orig, inputs, attrs);
-  const p = x.shape.slice(0, axes.length).reduce((u, v) => u * v, 1);
-  const rest = x.shape.slice(axes.length);
-  const q = rest.reduce((u, v) => u * v, 1);
-  const ones = s.run('Fill', {}, { shape: [1, p], value: 1, dtype: 'float32' });
-  const r = s.run2(mm, { a: ones, b: guardWeights(s, s.reshape(x, [p, q]), `${p}x${q}`) }, { transposeA: false, transposeB: false });
-  return s.reshape(r, attrs.keepDims === true ? [...axes.map(() => 1), ...rest] : rest);
-});
-sumWasm.setupFunc = (backend) => originalSum?.setupFunc?.(backend);
+function leadingReduction(kernelName: 'Sum' | 'Mean', original: () => KernelConfig | undefined): KernelConfig {
+  const k = composite(kernelName, (s, inputs, attrs) => {
+    const orig = original();
+    const mm = originalBatchMatMul;
+    if (!orig || !mm) throw new Error(`${kernelName}: the wasm backend kernels are missing`);
+    const x = inputs.x;
+    if (!x) throw new Error(`${kernelName}: missing input "x"`);
+    const rank = x.shape.length;
+    const axes = tf.util.parseAxisParam((attrs.axis as number | number[] | undefined) ?? [...Array(rank).keys()], x.shape).sort((p, q) => p - q);
+    const leading = axes.length > 0 && axes.every((a, i) => a === i);
+    if (x.dtype !== 'float32' || rank < 2 || !leading || axes.length === rank) return s.run2(orig, inputs, attrs);
+    const p = x.shape.slice(0, axes.length).reduce((u, v) => u * v, 1);
+    const rest = x.shape.slice(axes.length);
+    const q = rest.reduce((u, v) => u * v, 1);
+    const ones = s.run('Fill', {}, { shape: [1, p], value: kernelName === 'Mean' ? 1 / p : 1, dtype: 'float32' });
+    const r = s.run2(mm, { a: ones, b: guardWeights(s, s.reshape(x, [p, q]), `${p}x${q}`) }, { transposeA: false, transposeB: false });
+    return s.reshape(r, attrs.keepDims === true ? [...axes.map(() => 1), ...rest] : rest);
+  });
+  k.setupFunc = (backend) => original()?.setupFunc?.(backend);
+  return k;
+}
+
+/** Sum over leading axes as a product with ones (see leadingReduction). */
+export const sumWasm = leadingReduction('Sum', () => originalSum);
+/** Mean over leading axes as a product with 1/N (see leadingReduction). */
+export const meanWasm = leadingReduction('Mean', () => originalMean);
+
 
 /**
  * 2-D transposes of tall matrices as a 4-D transpose of 32x32 tiles: wasm's 2-D kernel walks the
@@ -483,7 +494,7 @@ export const splitVWasm: KernelConfig = {
 };
 
 /** wasm kernels that exist but are replaced because the composite is much faster. */
-const REPLACED = new Set(['Conv2DBackpropInput', 'Slice', 'BatchMatMul', '_FusedMatMul', 'Sum', 'Transpose', 'SplitV']);
+const REPLACED = new Set(['Conv2DBackpropInput', 'Slice', 'BatchMatMul', '_FusedMatMul', 'Sum', 'Mean', 'Transpose', 'SplitV']);
 
 /** Every kernel this module adds to the wasm backend. */
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
@@ -498,6 +509,7 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   transposeWasm,
   splitVWasm,
   fusedMatMulWasm,
+  meanWasm,
 ];
 
 /**
@@ -514,6 +526,7 @@ export function registerWasmTrainingKernels(): string[] {
       if (k === sliceWasm) originalSlice = existing;
       if (k === batchMatMulWasm) originalBatchMatMul = existing;
       if (k === sumWasm) originalSum = existing;
+      if (k === meanWasm) originalMean = existing;
       if (k === fusedMatMulWasm) originalFusedMatMul = existing;
       if (k === transposeWasm) originalTranspose = existing;
       tf.unregisterKernel(k.kernelName, 'wasm');

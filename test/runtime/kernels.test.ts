@@ -244,7 +244,7 @@ void test('BatchMatMul (transposes made explicit, batches folded) matches cpu fo
   assert.throws(() => tf.tidy(() => tf.matMul(tf.ones([3, 4]), tf.ones([5, 2]))), /inner shapes \(4\) and \(5\)/);
 });
 
-void test('Sum over leading axes (a product with ones) and tiled Transpose match cpu', async () => {
+void test('Sum and Mean over leading axes (a product with ones) and tiled Transpose match cpu', async () => {
   const sums: { shape: number[]; axis: number | number[] | null; keepDims: boolean }[] = [
     { shape: [64, 7], axis: 0, keepDims: false },
     { shape: [4, 6, 5, 3], axis: [0, 1, 2], keepDims: false },
@@ -257,6 +257,8 @@ void test('Sum over leading axes (a product with ones) and tiled Transpose match
   for (const [i, c] of sums.entries()) {
     const r = await compareBackends(() => tf.sum(tf.tensor(randomValues(size(c.shape), 90 + i), c.shape), c.axis ?? undefined, c.keepDims));
     assert.ok(r.relErr <= TOLERANCE, `sum ${JSON.stringify(c)}: rel err ${r.relErr}`);
+    const m = await compareBackends(() => tf.mean(tf.tensor(randomValues(size(c.shape), 90 + i), c.shape), c.axis ?? undefined, c.keepDims));
+    assert.ok(m.relErr <= TOLERANCE, `mean ${JSON.stringify(c)}: rel err ${m.relErr}`);
   }
   const ri = await compareBackends(() => tf.cast(tf.sum(tf.tensor(Array.from({ length: 24 }, (_, k) => k), [4, 6], 'int32'), 0), 'float32'));
   assert.equal(ri.relErr, 0, 'int32 sum');

@@ -45,6 +45,12 @@ export async function pngImage(width: number, height: number, pixel: (x: number,
   return { mime: 'image/png', data: png.toString('base64'), width, height };
 }
 
+/** A plain grey PNG of any size, encoded by libvips without a per-pixel loop (for large images). */
+export async function solidPng(width: number, height: number, grey = 172): Promise<ImageRef> {
+  const png = await sharp({ create: { width, height, channels: 3, background: { r: grey, g: grey, b: grey + 6 } } }).png({ compressionLevel: 1 }).toBuffer();
+  return { mime: 'image/png', data: png.toString('base64'), width, height };
+}
+
 /** A quiet grey scene with a darker "object" (a low-contrast backdrop, as real photos are under an overlay). */
 export function scenePixel(width: number, height: number): (x: number, y: number) => [number, number, number] {
   return (x, y) => {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { canvasPixel, openHarness, screenshot, type Session } from './browser';
-import { HOT_SPOTS, MIMES, heatmapPayload, keypointsPayload, pngImage, scenePixel } from './fixtures';
+import { HOT_SPOTS, MIMES, heatmapPayload, keypointsPayload, solidPng } from './fixtures';
 
 let s: Session;
 before(async () => {
@@ -152,7 +152,7 @@ void describe('heatmap', () => {
 
   void it('downscales images above 2048 px and still draws the hot spot', async () => {
     const big = await heatmapPayload({ image: false, title: 'Large image' });
-    big.image = await pngImage(2600, 1300, scenePixel(2600, 1300));
+    big.image = await solidPng(2600, 1300);
     await s.page.evaluate(async (p) => void (await window.harness.render('hmbig', 'application/vnd.affordance-lab.heatmap.v1+json', p)), big);
     const dims = await s.page.evaluate(() => {
       const c = document.querySelector('#out-hmbig canvas.al-view') as HTMLCanvasElement;

@@ -4,3 +4,4 @@ export { CONFIGS, PAPER_PARAMS_M, resolveConfig, type ConfigName, type PIALNetOp
 export { readCheckpointConfig, CHECKPOINT_FORMAT, type CheckpointExtras, type LoadedCheckpoint } from './checkpoint';
 export { toPairBatch, disposeBatch, imagesAt, type PairBatch, type Predictor, type BatchSource, type BatchAdapter } from './batch';
 export type { ParamGroup } from './params';
+export { predictionOutput, type PredictionOutputOptions } from './show';

@@ -6,6 +6,8 @@
  *   editor.completion_cpu_p50_ms         the same, in CPU time of this process (what the work costs when
  *                                        the machine's cores are shared with other work)
  *   editor.completion_cold_ms            the first completion after the notebook is loaded
+ *   editor.completion_worker_p50_ms      keystroke + completion through the language worker, as the editor
+ *                                        does it (all 50 cells' text travel with each request)
  *   editor.diagnostics_cell_p50_ms       diagnostics of the edited cell after a keystroke
  *
  * Requires dist/types (`node scripts/build-types.mjs`, part of `npm run build`).
@@ -14,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NotebookLanguageService } from '../extension/language/core/service';
+import { LanguageWorkerClient } from '../extension/language/client';
 import type { CellInput, CellPosition } from '../extension/language/core/types';
 import { percentile, record } from './record';
 
@@ -53,7 +56,7 @@ function endOf(text: string): CellPosition {
 
 const root = resolve(__dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'affordance-editor-bench-'));
-try {
+async function main(): Promise<void> {
   const service = new NotebookLanguageService({ notebookDir: dir, typesDir: join(root, 'dist', 'types') });
   const cells = notebook();
   service.setCells(cells);
@@ -102,6 +105,32 @@ try {
     'editor.notebook_cells': CELLS,
   });
   service.dispose();
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+
+  // The same keystrokes through the worker thread the editor uses.
+  const typesDir = join(root, 'dist', 'types');
+  const client = new LanguageWorkerClient(join(typesDir, 'language-worker.js'));
+  try {
+    client.open('bench', { notebookDir: dir, typesDir });
+    const withText = (text: string): CellInput[] => cells.map((c) => (c.id === edited.id ? { id: c.id, text } : c));
+    await client.call('bench', 'getCompletions', [edited.id, endOf(base + 'tf.'), '.'], withText(base + 'tf.'));
+    const viaWorker: number[] = [];
+    for (let k = 0; k < KEYSTROKES / 2; k++) {
+      const word = typed[k % typed.length];
+      const text = base + word;
+      t0 = performance.now();
+      const list = await client.call('bench', 'getCompletions', [edited.id, endOf(text), word.endsWith('.') ? '.' : undefined], withText(text));
+      viaWorker.push(performance.now() - t0);
+      if (!list || list.entries.length === 0) throw new Error(`no completions through the worker after typing ${word}`);
+    }
+    record({ 'editor.completion_worker_p50_ms': percentile(viaWorker, 50) });
+  } finally {
+    await client.dispose();
+  }
 }
+
+main()
+  .catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
+  .finally(() => rmSync(dir, { recursive: true, force: true }));

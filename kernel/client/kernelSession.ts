@@ -29,9 +29,9 @@ interface QueuedCell {
  * - `execute` queues a cell; the kernel starts on first use (and again after it died or was restarted).
  * - When the process dies, the running cell fails with a {@link KernelProcessExitedError} (exit code,
  *   signal, stderr tail) and queued cells fail with {@link CellCancelledError}.
- * - `interrupt` stops the running cell cooperatively; if it has not finished after `interruptGraceMs`,
- *   the kernel is killed, the cell fails with a {@link KernelRestartedError} saying that state was lost,
- *   and queued cells are cancelled.
+ * - `interrupt` cancels queued cells and stops the running cell cooperatively; if it has not finished
+ *   after `interruptGraceMs`, the kernel is killed and the cell fails with a {@link KernelRestartedError}
+ *   saying that state was lost.
  */
 export class KernelSession {
   private client: KernelClient | undefined;
@@ -84,12 +84,15 @@ export class KernelSession {
   }
 
   /**
-   * Interrupts the running cell. Resolves when it stopped; if it does not stop within the grace
-   * period, the kernel is killed (the cell says that state was lost) and queued cells are cancelled.
+   * Interrupts the running cell and cancels the cells queued behind it. Resolves when the running cell
+   * stopped; if it does not stop within the grace period, the kernel is killed (the cell says that
+   * state was lost).
    */
   async interrupt(): Promise<void> {
     const running = this.runningCell;
     const client = this.client;
+    // Interrupting a run stops it: cells queued behind the running one do not start.
+    this.cancelQueued('an earlier cell was interrupted');
     if (!running || !client) return;
     client.interrupt();
     const grace = this.options.interruptGraceMs ?? 3000;

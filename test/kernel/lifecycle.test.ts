@@ -75,10 +75,14 @@ void describe('interrupt', () => {
     assert.deepEqual(displayedText(after.out), ["'[true,true,false]'"]);
   });
 
-  void test('a busy synchronous loop is stopped and earlier state survives', async () => {
-    await run(s, 'const kept = 41; let spins = 0;');
-    const r = await interruptAfterStart(s, 'while (true) { spins++; }');
+  void test('a busy synchronous loop is stopped, earlier state survives, and queued cells do not start', async () => {
+    await run(s, 'const kept = 41; let spins = 0; let queuedRan = false;');
+    const interrupted = interruptAfterStart(s, 'while (true) { spins++; }');
+    const queued = assert.rejects(run(s, 'queuedRan = true;'), (e: unknown) => e instanceof CellCancelledError && /interrupted/.test(e.message));
+    const r = await interrupted;
+    await queued;
     assert.equal(r.status, 'interrupted');
+    assert.deepEqual(displayedText((await run(s, 'queuedRan')).out), ['false']);
     const next = await run(s, 'JSON.stringify([kept + 1, spins > 0])');
     assert.equal(next.status, 'ok');
     assert.deepEqual(displayedText(next.out), ["'[42,true]'"]);

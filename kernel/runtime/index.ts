@@ -10,7 +10,7 @@ import { MIME_BUNDLE } from '../display';
 import { tf } from './tf';
 import { initBackendChain, currentState, BACKEND_NAMES } from './backends';
 
-export { tf } from './tf';
+export { tf, TFJS_MODULES } from './tf';
 export type { TfNamespace } from './tf';
 
 /** Options of {@link initRuntime}. */

@@ -171,3 +171,12 @@ void test('tfjs-node-gpu without a CUDA device is skipped by auto with the CUDA/
   await tf.setBackend('wasm');
   tf.removeBackend('tensorflow');
 });
+
+void test('TFJS_MODULES maps every tfjs package name to the kernel\'s own instance', async () => {
+  const { TFJS_MODULES } = await import('../../kernel/runtime/index');
+  for (const name of ['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-layers']) assert.equal(TFJS_MODULES[name], tf, name);
+  const wasm = TFJS_MODULES['@tensorflow/tfjs-backend-wasm'] as { getThreadsCount?: () => number };
+  assert.equal(typeof wasm.getThreadsCount, 'function');
+  assert.equal(typeof (tf as unknown as { sequential?: unknown }).sequential, 'function', 'layers are part of the instance');
+  assert.equal(tf.tidy(() => typeof tf.ones([1]).sum), 'function', 'chained ops are registered');
+});

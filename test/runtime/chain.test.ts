@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { tf, initRuntime, runtime, runtimeInfo, parseBackendChoice, backendFromEnv, describeRuntime, MIME_BUNDLE_KEY } from './chainImports';
 import { initBackendChain, wasmDir, resolveOptional } from '../../kernel/runtime/backends';
+import { TFJS_MODULES } from '../../kernel/runtime/tf';
 
 const work = mkdtempSync(join(tmpdir(), 'affordance-runtime-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -172,8 +173,7 @@ void test('tfjs-node-gpu without a CUDA device is skipped by auto with the CUDA/
   tf.removeBackend('tensorflow');
 });
 
-void test('TFJS_MODULES maps every tfjs package name to the kernel\'s own instance', async () => {
-  const { TFJS_MODULES } = await import('../../kernel/runtime/index');
+void test('TFJS_MODULES maps every tfjs package name to the kernel\'s own instance', () => {
   for (const name of ['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-layers']) assert.equal(TFJS_MODULES[name], tf, name);
   const wasm = TFJS_MODULES['@tensorflow/tfjs-backend-wasm'] as { getThreadsCount?: () => number };
   assert.equal(typeof wasm.getThreadsCount, 'function');

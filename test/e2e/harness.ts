@@ -452,10 +452,35 @@ export class Notebook {
     }
   }
 
+  /**
+   * Scrolls the notebook until the cell's row is rendered and visible. The cell list is virtualised: rows
+   * far from the viewport (below a tall output, say) are not in the DOM at all.
+   */
+  async reveal(index: number): Promise<Locator> {
+    const page = this.session.page;
+    const row = this.cell(index);
+    const list = await this.editor.locator('.cell-list-container').first().boundingBox();
+    if (!list) throw new Error(`the cell list of ${this.name} is not laid out`);
+    await page.mouse.move(list.x + list.width / 2, list.y + list.height / 2);
+    for (let i = 0; i < 80; i++) {
+      // Scroll until the row's top (where its run button and status are) sits inside the viewport.
+      const box = (await row.count()) > 0 ? await row.boundingBox() : null;
+      let delta: number;
+      if (box && box.y >= list.y && box.y + 60 <= list.y + list.height) return row;
+      if (box) delta = box.y < list.y ? -200 : 200;
+      else {
+        const shown = await this.editor.locator('.cell-list-container .monaco-list-row').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-index'))));
+        delta = shown.length === 0 || Math.max(...shown) < index ? 300 : -300;
+      }
+      await page.mouse.wheel(0, delta);
+      await page.waitForTimeout(100);
+    }
+    throw new Error(`cell ${index} of ${this.name} could not be scrolled into view`);
+  }
+
   /** Runs one cell through its own run button. */
   async runCell(index: number): Promise<void> {
-    const row = this.cell(index);
-    await row.scrollIntoViewIfNeeded();
+    const row = await this.reveal(index);
     await row.hover();
     const button = row.locator('.run-button-container [aria-label^="Execute Cell"], .run-button-container .codicon-notebook-execute').first();
     await button.click({ timeout: 10_000 });
@@ -472,7 +497,7 @@ export class Notebook {
 
   /** The run state that the cell's status bar shows. */
   async state(index: number): Promise<CellState> {
-    const row = this.cell(index);
+    const row = (await this.cell(index).count()) > 0 ? this.cell(index) : await this.reveal(index);
     const has = async (sel: string): Promise<boolean> => (await row.locator(sel).count()) > 0;
     if (await has('.codicon-notebook-state-executing, .codicon-modifier-spin')) return 'executing';
     if (await has('.codicon-notebook-state-pending')) return 'pending';

@@ -15,7 +15,7 @@ import { ROOT, VsCodeSession, waitFor, type Notebook } from './harness';
 import { canvasPixel, isCold, isHot } from './pixels';
 
 const FIXTURES = join(ROOT, 'test', 'e2e', 'fixtures');
-const NOTEBOOKS = ['state', 'heatmap', 'keypoints', 'metrics', 'training', 'interrupt', 'crash', 'reload', 'completion'].map((n) => ({ path: join(FIXTURES, `${n}.ipynb`) }));
+const NOTEBOOKS = ['state', 'heatmap', 'keypoints', 'metrics', 'training', 'interrupt', 'crash', 'reload', 'completion', 'nano-training'].map((n) => ({ path: join(FIXTURES, `${n}.ipynb`) }));
 
 let vs: VsCodeSession;
 
@@ -158,6 +158,46 @@ void describe('Affordance Lab in VS Code (code-server + Chromium)', { timeout: 6
       await out.locator('.al-badge[data-state="done"]').waitFor({ timeout: 10_000 });
       assert.equal(await nb.waitForState(1, 'success'), 'success');
       await vs.screenshot('training-done');
+    });
+  });
+
+  void test('the library\'s train() on the nano model shows a live output that updates, and an interrupt stops it at a step boundary', async () => {
+    await withNotebook('nano-training.ipynb', async (nb) => {
+      await nb.runCell(1);
+      await vs.waitForOutput(/nano ready pairs=\d+ nonce=\w+/, 180_000);
+      assert.equal(await nb.waitForState(1, 'success'), 'success');
+
+      await nb.runCell(2);
+      const out = vs.outputs();
+      await out.locator('.al-title', { hasText: `nano ${vs.nonce}` }).waitFor({ timeout: 120_000 });
+      await out.locator('.al-badge[data-state="running"]').waitFor({ timeout: 60_000 });
+      const stepShown = async (): Promise<number | undefined> => {
+        const m = /step ([\d,]+)\/5,000/.exec(await out.locator('.al-status').allInnerTexts().then((t) => t.join(' ')));
+        return m ? Number(m[1].replace(/,/g, '')) : undefined;
+      };
+      const first = await waitFor('a first training step to be drawn', async () => ((await stepShown()) ?? 0) >= 1 ? stepShown() : undefined, 120_000);
+      const later = await waitFor('the live output to show a later step', async () => {
+        const s = await stepShown();
+        return s !== undefined && s > first ? s : undefined;
+      }, 120_000);
+      assert.ok(later > first);
+      assert.equal(await out.locator('.al-title', { hasText: `nano ${vs.nonce}` }).count(), 1, 'the live output is updated in place');
+      await vs.screenshot('nano-training-running');
+
+      await nb.interrupt();
+      await out.locator('.al-badge[data-state="interrupted"]').waitFor({ timeout: 60_000 });
+      // Like any interrupted cell, it ends as failed with an error output saying so.
+      assert.equal(await nb.waitForState(2, 'error', 60_000), 'error');
+      await vs.waitForOutput(/Interrupted/);
+      const stopped = (await stepShown()) ?? 0;
+      assert.ok(stopped >= later && stopped < 5000, `stopped at step ${stopped}, before the end`);
+      await vs.screenshot('nano-training-interrupted');
+
+      await nb.runCell(3);
+      const after = await vs.waitForOutput(/after training model=(\w+) last step (\d+) stamp=(\d+)/);
+      assert.equal(after[1], 'nano', 'the model built before the run is still there');
+      assert.equal(Number(after[2]), stopped, 'the last finished step is the one the output shows');
+      assertFresh(after[3]);
     });
   });
 

@@ -85,7 +85,7 @@ export function recorder(): CellCallbacks & { events: OutputEvent[]; text(name?:
 
 /** A session on the built kernel with the cpu backend (quick to start). */
 export function session(dir: string, extra: Partial<KernelSessionOptions> = {}): KernelSession {
-  return new KernelSession({ notebookDir: dir, backend: 'wasm', kernelScript, startTimeoutMs: 30_000, ...extra });
+  return new KernelSession({ notebookDir: dir, backend: 'cpu', kernelScript, startTimeoutMs: 30_000, ...extra });
 }
 
 let cellNo = 0;

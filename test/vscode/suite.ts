@@ -44,7 +44,8 @@ async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T |
 async function open(name: string): Promise<vscode.NotebookEditor> {
   const doc = await vscode.workspace.openNotebookDocument(vscode.Uri.file(join(workspace, name)));
   const editor = await vscode.window.showNotebookDocument(doc);
-  await vscode.commands.executeCommand('notebook.selectKernel', { notebookEditor: editor, ...CONTROLLER });
+  // Acts on the active notebook editor, the one just shown.
+  await vscode.commands.executeCommand('notebook.selectKernel', CONTROLLER);
   return editor;
 }
 
@@ -152,6 +153,30 @@ const scenarios: [string, () => Promise<void>][] = [
       }
       assert.equal(payload<{ state: string }>(cell, MIME.training)?.state, 'done');
       assert.equal(await waitDone(cell), true);
+    },
+  ],
+  [
+    'train() on the nano model updates its output in place and an interrupt stops it at a step boundary',
+    async () => {
+      const ed = await open('nano-training.ipynb');
+      await execute(ed, 1);
+      assert.equal(await waitDone(ed.notebook.cellAt(1), 180_000), true);
+      void execute(ed, 2);
+      const cell = ed.notebook.cellAt(2);
+      const first = await waitFor('a first step', () => {
+        const step = payload<{ step: number }>(cell, MIME.training)?.step ?? 0;
+        return step >= 1 ? step : undefined;
+      }, 120_000);
+      await waitFor('a later step', () => ((payload<{ step: number }>(cell, MIME.training)?.step ?? 0) > first ? true : undefined), 120_000);
+      await vscode.commands.executeCommand('affordance-lab.interruptKernel');
+      assert.equal(await waitDone(cell, 60_000), false, 'an interrupted cell does not end as a success');
+      const last = payload<{ state: string; step: number }>(cell, MIME.training);
+      assert.equal(last?.state, 'interrupted');
+      await execute(ed, 3);
+      const m = await waitText(ed.notebook.cellAt(3), /after training model=(\w+) last step (\d+) stamp=(\d+)/);
+      assert.equal(m[1], 'nano');
+      assert.equal(Number(m[2]), last?.step);
+      fresh(m[3]);
     },
   ],
   [

@@ -74,7 +74,7 @@ function rewriteImport(node: acorn.ImportDeclaration, src: string): string {
   if (ns) {
     // `import d, * as ns from 'm'`: the namespace first, the default from it.
     const parts = [`${ns.local.name} = ${importCall(source)}`];
-    if (def) parts.push(`${def.local.name} = ${ns.local.name}.default`);
+    if (def) parts.push(`${def.local.name} = ${HELPER}.d(${ns.local.name}).default`);
     return `let ${parts.join(', ')};`;
   }
   const props: string[] = [];
@@ -83,7 +83,9 @@ function rewriteImport(node: acorn.ImportDeclaration, src: string): string {
     const k = key(s);
     props.push(k === s.local.name ? k : `${k}: ${s.local.name}`);
   }
-  return `let { ${props.join(', ')} } = ${importCall(source)};`;
+  // A default import of a module without one (the kernel's bundled namespaces) gets the namespace.
+  const value = def ? `${HELPER}.d(${importCall(source)})` : importCall(source);
+  return `let { ${props.join(', ')} } = ${value};`;
 }
 
 /**

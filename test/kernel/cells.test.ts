@@ -111,6 +111,7 @@ void describe('imports', () => {
     const info = await s.runtimeInfo();
     const shown = await value("import * as tf from '@tensorflow/tfjs';\nimport { runtime } from 'affordance-lab';\nconst t = tf.tensor([1, 2, 3]);\nconst same = [tf.getBackend(), t instanceof runtime.tf.Tensor, runtime.tf === (await import('@tensorflow/tfjs-core'))];\nt.dispose();\nsame");
     assert.equal(shown, `[ '${info.backend}', true, true ]`);
+    assert.equal(await value("import tfDefault from '@tensorflow/tfjs';\ntfDefault.getBackend()"), `'${info.backend}'`);
   });
 
   void test('a package that does not exist gives an error naming it and where it was searched', async () => {

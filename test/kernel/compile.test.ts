@@ -4,10 +4,10 @@ import { compileCell, mapPosition, CellCompileError } from '../../kernel/session
 
 void test('imports become awaited importer calls declared with const', async () => {
   const c = await compileCell(`import d, { a as b, c } from 'm';\nimport * as ns from 'n';\nimport 'side';\nimport e, * as all from 'o';`, 'typescript', 'Cell 1', 'cell-1');
-  assert.match(c.code, /let \{ default: d, a: b, c \} = await __k\.w\(__k\.import\("m"\)\);/);
+  assert.match(c.code, /let \{ default: d, a: b, c \} = __k\.d\(await __k\.w\(__k\.import\("m"\)\)\);/);
   assert.match(c.code, /let ns = await __k\.w\(__k\.import\("n"\)\);/);
   assert.match(c.code, /^await __k\.w\(__k\.import\("side"\)\);$/m);
-  assert.match(c.code, /let all = await __k\.w\(__k\.import\("o"\)\), e = all\.default;/);
+  assert.match(c.code, /let all = await __k\.w\(__k\.import\("o"\)\), e = __k\.d\(all\)\.default;/);
 });
 
 void test('type-only imports disappear, value imports unused in the cell stay for later cells', async () => {

@@ -301,11 +301,23 @@ export class VsCodeSession {
     await this.waitForWorkbenchIdle();
   }
 
-  /** Reloads the window the way the "Developer: Reload Window" command does, and waits for the workbench. */
+  /**
+   * Reloads the window with the "Developer: Reload Window" command and waits for the new workbench. A marker
+   * set on the old page must be gone afterwards: the page really was loaded again.
+   */
   async reloadWindow(): Promise<void> {
-    await this.page.keyboard.press(KEYS.reloadWindow);
-    await this.page.waitForEvent('framenavigated', { timeout: 30_000 }).catch(() => undefined);
-    await this.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    const page = this.page;
+    await page.evaluate(() => {
+      (window as unknown as { e2eBeforeReload?: boolean }).e2eBeforeReload = true;
+    });
+    await page.keyboard.press(KEYS.reloadWindow);
+    await waitFor(
+      'the window to load again',
+      async () => ((await page.evaluate(() => (window as unknown as { e2eBeforeReload?: boolean }).e2eBeforeReload).catch(() => true)) ? undefined : true),
+      60_000,
+      250,
+    );
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     await this.waitForWorkbenchIdle();
   }
 

@@ -133,6 +133,7 @@ export async function runNotebook(cmd: RunCommand, io: RunIO): Promise<number> {
 
   const stop = (): void => {
     // Ctrl+C: stop the kernel before leaving so that no process is left behind.
+    io.progress('stopped: shutting the kernel down; nothing was written');
     void (session?.dispose() ?? Promise.resolve()).finally(() => process.exit(130));
   };
   process.once('SIGINT', stop);
@@ -152,6 +153,8 @@ export async function runNotebook(cmd: RunCommand, io: RunIO): Promise<number> {
           backend,
           kernelScript: path.join(io.distDir, 'kernel.js'),
           nodePath: process.execPath,
+          // The kernel also reads the variable; it carries the resolved choice so that --backend wins.
+          env: { [BACKEND_ENV_VAR]: backend },
           startTimeoutMs: DEFAULTS.kernelStartTimeoutSeconds * 1000,
           interruptGraceMs: DEFAULTS.interruptGraceSeconds * 1000,
           maxOutputChars: maxChars,

@@ -4,7 +4,7 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -204,4 +204,29 @@ void test('--out - writes the executed notebook to stdout and progress to stderr
   assert.deepEqual(nb.cells[0].outputs, [{ name: 'stdout', output_type: 'stream', text: ['to stdout\n'] }]);
   assert.match(r.stderr, /wrote stdout/);
   assert.ok(!existsSync(join(dir, 'stdout.executed.ipynb')));
+});
+
+void test('--backend wins over AFFORDANCE_LAB_BACKEND', () => {
+  const input = write('backend.ipynb', notebook(['1']));
+  const r = cli(['run', input, '--out', join(dir, 'backend.out.ipynb'), '--backend', 'wasm'], { AFFORDANCE_LAB_BACKEND: 'not-a-backend' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /backend wasm/);
+});
+
+void test('Ctrl+C stops the run and its kernel process, and writes nothing', async () => {
+  const pidFile = join(dir, 'kernel.pid');
+  const input = write('sigint.ipynb', notebook([`import { writeFileSync } from 'node:fs'\nwriteFileSync(${JSON.stringify(pidFile)}, String(process.pid))\nawait new Promise((r) => setTimeout(r, 60_000))`]));
+  const env = { ...process.env, AFFORDANCE_LAB_BACKEND: 'wasm' };
+  const child = spawn(process.execPath, [CLI, 'run', input], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // Wait (without a time limit of its own: the test runner's applies) until the cell runs in the kernel.
+  while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8') === '') await new Promise((r) => setTimeout(r, 50));
+  const kernelPid = Number(readFileSync(pidFile, 'utf8'));
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr, /stopped: shutting the kernel down/);
+  assert.throws(() => process.kill(kernelPid, 0), /ESRCH/, `kernel process ${kernelPid} is still running`);
+  assert.ok(!existsSync(join(dir, 'sigint.executed.ipynb')));
 });

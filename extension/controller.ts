@@ -42,6 +42,10 @@ export class KernelController implements vscode.Disposable {
     this.disposables.push(
       c,
       vscode.workspace.onDidOpenNotebookDocument((nb) => this.updateAffinity(nb)),
+      // A notebook that gains TypeScript cells (or TypeScript metadata) prefers this kernel from then on.
+      vscode.workspace.onDidChangeNotebookDocument((e) => {
+        if (e.contentChanges.length > 0 || e.metadata) this.updateAffinity(e.notebook);
+      }),
       vscode.workspace.onDidCloseNotebookDocument((nb) => void this.closed(nb)),
     );
     for (const nb of vscode.workspace.notebookDocuments) this.updateAffinity(nb);

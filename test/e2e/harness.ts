@@ -42,7 +42,6 @@ export const KEYS = {
   revertAndClose: 'Control+Alt+Shift+W',
   reloadWindow: 'Control+Alt+Shift+L',
   save: 'Control+Alt+Shift+S',
-  runCell: 'Control+Alt+Shift+E',
 } as const;
 
 function keybindings(): unknown[] {
@@ -54,7 +53,6 @@ function keybindings(): unknown[] {
     { key: chord(KEYS.revertAndClose), command: 'workbench.action.revertAndCloseActiveEditor' },
     { key: chord(KEYS.reloadWindow), command: 'workbench.action.reloadWindow' },
     { key: chord(KEYS.save), command: 'workbench.action.files.save' },
-    { key: chord(KEYS.runCell), command: 'notebook.cell.execute' },
   ];
 }
 
@@ -418,11 +416,6 @@ export class Notebook {
   /** Row of the cell at `index` (0-based) in the notebook list. */
   cell(index: number): Locator {
     return this.editor.locator(`.cell-list-container .monaco-list-row[data-index="${index}"]`);
-  }
-
-  /** The kernel picker's label in the notebook toolbar. */
-  kernelLabel(): Locator {
-    return this.editor.locator('.notebook-toolbar-container .kernel-label, .notebook-toolbar-container [id="notebook.selectKernel"]').first();
   }
 
   /** Selects the Affordance Lab controller and waits until the toolbar names it. */

@@ -467,7 +467,7 @@ export class Notebook {
     const list = await this.editor.locator('.cell-list-container').first().boundingBox();
     if (!list) throw new Error(`the cell list of ${this.name} is not laid out`);
     await page.mouse.move(list.x + list.width / 2, list.y + list.height / 2);
-    for (let i = 0; i < 80; i++) {
+    for (let i = 0; i < 120; i++) {
       // Scroll until the row's top (where its run button and status are) sits inside the viewport.
       const box = (await row.count()) > 0 ? await row.boundingBox() : null;
       let delta: number;
@@ -475,7 +475,9 @@ export class Notebook {
       if (box) delta = box.y < list.y ? -200 : 200;
       else {
         const shown = await this.editor.locator('.cell-list-container .monaco-list-row').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-index'))));
-        delta = shown.length === 0 || Math.max(...shown) < index ? 300 : -300;
+        // The row is not rendered yet: move by most of a page at a time.
+        const page80 = Math.round(list.height * 0.8);
+        delta = shown.length === 0 || Math.max(...shown) < index ? page80 : -page80;
       }
       await page.mouse.wheel(0, delta);
       await page.waitForTimeout(100);

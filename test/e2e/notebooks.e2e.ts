@@ -8,7 +8,7 @@
  * Screenshots of every step land in out/e2e/.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT, VsCodeSession, waitFor, type Notebook } from './harness';
@@ -16,6 +16,37 @@ import { canvasPixel, isCold, isHot } from './pixels';
 
 const FIXTURES = join(ROOT, 'test', 'e2e', 'fixtures');
 const NOTEBOOKS = ['state', 'heatmap', 'keypoints', 'metrics', 'training', 'interrupt', 'crash', 'reload', 'completion', 'nano-training'].map((n) => ({ path: join(FIXTURES, `${n}.ipynb`) }));
+
+/** A committed sample with saved outputs of this extension's MIME types: which types, in which cells. */
+interface SavedSample {
+  name: string;
+  path: string;
+  mimes: Set<string>;
+  cells: number[];
+}
+
+/** The samples/ notebooks that were committed with Affordance Lab outputs (read once, at load). */
+function savedSamples(): SavedSample[] {
+  const dir = process.env.E2E_SAMPLES_DIR ?? join(ROOT, 'samples');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.ipynb'))
+    .sort()
+    .map((name) => {
+      const path = join(dir, name);
+      const nb = JSON.parse(readFileSync(path, 'utf8')) as { cells: { outputs?: { data?: Record<string, unknown> }[] }[] };
+      const mimes = new Set<string>();
+      const cells: number[] = [];
+      nb.cells.forEach((c, i) => {
+        const ours = (c.outputs ?? []).flatMap((o) => Object.keys(o.data ?? {})).filter((m) => m.startsWith('application/vnd.affordance-lab.'));
+        if (ours.length) cells.push(i);
+        for (const m of ours) mimes.add(m);
+      });
+      return { name, path, mimes, cells };
+    })
+    .filter((s) => s.mimes.size > 0);
+}
+const SAMPLES = savedSamples();
 
 let vs: VsCodeSession;
 
@@ -43,7 +74,7 @@ function assertFresh(stamp: string | undefined): void {
 
 void describe('Affordance Lab in VS Code (code-server + Chromium)', { timeout: 600_000 }, () => {
   before(async () => {
-    vs = await VsCodeSession.start({ fixtures: NOTEBOOKS, label: 'e2e' });
+    vs = await VsCodeSession.start({ fixtures: [...NOTEBOOKS, ...SAMPLES.map((x) => ({ path: x.path }))], label: 'e2e' });
     await vs.screenshot('workbench');
   });
 
@@ -311,4 +342,29 @@ void describe('Affordance Lab in VS Code (code-server + Chromium)', { timeout: 6
       await page.keyboard.press('Escape');
     });
   });
+  const samplesTest = SAMPLES.length > 0 ? test : test.skip;
+  void samplesTest(
+    SAMPLES.length > 0
+      ? `the samples (${SAMPLES.map((x) => x.name).join(', ')}) open with their saved outputs drawn by the renderers`
+      : 'the samples open with their saved outputs drawn (skipped: no notebook in samples/ has saved Affordance Lab outputs)',
+    async () => {
+      for (const sample of SAMPLES) {
+        const nb = await vs.openNotebook(sample.name);
+        try {
+          // Outputs are drawn for cells near the viewport: bring each cell with saved outputs into view.
+          for (const i of sample.cells) await nb.reveal(i);
+          const out = vs.outputs();
+          for (const mime of sample.mimes) await out.locator(`.al-root[data-mime="${mime}"]`).first().waitFor({ timeout: 60_000 });
+          const errors = await out.locator('.al-error').allInnerTexts();
+          assert.deepEqual(errors, [], `${sample.name}: the renderers reported errors`);
+          await vs.screenshot(`sample-${sample.name}`);
+        } catch (e) {
+          await vs.screenshot(`sample-${sample.name}-FAILED`);
+          throw e;
+        } finally {
+          await nb.close();
+        }
+      }
+    },
+  );
 });

@@ -3,7 +3,7 @@
 // mean-prior and a center-prior baseline. Writes out/experiment/results.md and results.json.
 //
 // Usage: npm run experiment            (environment knobs below; defaults fit ~20 minutes on 2 cores)
-//   EXPERIMENT_STEPS       training steps of each model, default 120 (about 6 minutes each on this machine)
+//   EXPERIMENT_STEPS       training steps of each model, default 300 (4-5 minutes each on this machine when it is not busy)
 //   EXPERIMENT_TRAIN_MIN   instead of a step count: minutes of training, turned into steps by timing a few steps
 //                          (on a shared machine the timing, and so the result, varies from run to run)
 //   EXPERIMENT_SIZE        input size of `small`, default 96
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   const backend = (process.env.AFFORDANCE_LAB_BACKEND as 'wasm' | undefined) ?? 'wasm';
   await initRuntime({ backend, notebookDir: process.cwd() });
   const info = runtimeInfo();
-  log(`backend ${info.backend} (${info.device}), split ${split}, input ${size} px, batch ${batchSize}, lr ${lr} (encoder) / ${Number((lr * 10).toPrecision(6))} (rest), ${trainMin !== undefined ? `training budget ${trainMin} min` : `${env('EXPERIMENT_STEPS', 120)} steps per model`}`);
+  log(`backend ${info.backend} (${info.device}), split ${split}, input ${size} px, batch ${batchSize}, lr ${lr} (encoder) / ${Number((lr * 10).toPrecision(6))} (rest), ${trainMin !== undefined ? `training budget ${trainMin} min` : `${env('EXPERIMENT_STEPS', 300)} steps per model`}`);
   if (!existsSync(join(root, 'syncal.json')) || !hasRegions(root)) {
     log(`generating SynCAL (seed 0) in ${root}`);
     rmSync(root, { recursive: true, force: true });
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
 
   // Both models train the same number of steps with the same schedule and data order (a fixed count by default,
   // so the result does not depend on the machine's load).
-  let steps = env('EXPERIMENT_STEPS', 120);
+  let steps = env('EXPERIMENT_STEPS', 300);
   if (trainMin !== undefined) {
     const sPerStep = await calibrate(trainDs);
     steps = Math.max(10, Math.floor((trainMin * 60) / sPerStep));

@@ -41,10 +41,17 @@ void test('nano trains on SynCAL batches and evaluates per class on the test pai
   const before = tf.memory().numTensors;
   const r = await train(model, (e) => trainSet.batches({ batchSize: 4, seed: e }), { steps: 3, display: false });
   assert.equal(r.step, 3);
+  // The dataset itself as data: one epoch is ceil(pairs / batchSize) steps.
+  const other = PIALNet.create('nano');
+  const r2 = await train(other, trainSet, { epochs: 1, batchSize: 8, display: false });
+  assert.equal(r2.step, Math.ceil(trainSet.length / 8));
+  assert.equal(r2.epoch, 1);
+  releaseTrainingState(other);
+  other.dispose();
   assert.ok(r.history.every((h) => Number.isFinite(h.loss)));
   releaseTrainingState(model);
   assert.equal(tf.memory().numTensors, before, 'training on dataset batches frees every batch');
-  const res = await evaluate(model, () => testSet.batches({ batchSize: 4 }), { split: 'Unseen' });
+  const res = await evaluate(model, testSet, { split: 'Unseen', batchSize: 4 });
   assert.equal(res.pairs, testSet.length);
   assert.ok(res.count > 0 && res.count <= testSet.length * 6);
   for (const k of Object.keys(res.perClass)) assert.ok(['Brush with', 'Stick', 'Lie on', 'Lift', 'Drink with', 'Cut'].includes(k), `Unseen class ${k}`);

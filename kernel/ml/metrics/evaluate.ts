@@ -15,7 +15,7 @@ export interface EvaluateOptions {
   split?: SplitName;
   /** NSS threshold on minmax(GT). @default 0.1 */
   nssThreshold?: number;
-  /** Pairs per forward pass; larger batches from the source are cut. @default the source's batch size */
+  /** Pairs per forward pass; larger batches from the source are cut; a dataset with `batches()` is asked for this size. @default the source's batch size (8 for a dataset) */
   batchSize?: number;
   /** Stop after this many pairs (a validation subset). */
   maxPairs?: number;
@@ -106,7 +106,7 @@ export async function evaluate(model: Predictor, testData: BatchSource<unknown>,
   const perPart = new Map<string, Acc>();
   let pairs = 0;
   const max = options.maxPairs ?? Infinity;
-  for await (const item of iterateSource(testData, 0)) {
+  for await (const item of iterateSource(testData, 0, { batchSize: options.batchSize ?? 8 })) {
     if (options.signal?.aborted) throw new Error('evaluate: interrupted');
     const batch: PairBatch = adapt(item);
     try {

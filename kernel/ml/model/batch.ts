@@ -29,8 +29,22 @@ export interface Predictor {
   readonly options?: { readonly name?: string };
 }
 
-/** A stream of batches: an array (reused every epoch), an iterable, or a factory called once per epoch. */
-export type BatchSource<T = PairBatch> = Iterable<T> | AsyncIterable<T> | ((epoch: number) => Iterable<T> | AsyncIterable<T>);
+/** A dataset that makes its own batches (e.g. `openCAL(...)`'s CalDataset); `length` counts pairs. */
+export interface BatchedDataset {
+  readonly length: number;
+  batches(options: { batchSize?: number; seed?: number; augment?: boolean }): AsyncIterable<unknown> | Iterable<unknown>;
+}
+
+/**
+ * A stream of batches: an array (reused every epoch), an iterable, a factory called once per epoch, or a
+ * dataset with a `batches()` method (called once per epoch with the batch size and the epoch as seed).
+ */
+export type BatchSource<T = PairBatch> = Iterable<T> | AsyncIterable<T> | ((epoch: number) => Iterable<T> | AsyncIterable<T>) | BatchedDataset;
+
+/** Whether a source is a dataset with its own `batches()` (and not an iterable of batches). */
+export function isBatchedDataset(x: unknown): x is BatchedDataset {
+  return typeof x === 'object' && x !== null && typeof (x as BatchedDataset).batches === 'function' && typeof (x as BatchedDataset).length === 'number' && !(Symbol.iterator in x) && !(Symbol.asyncIterator in x);
+}
 
 /** Turns the caller's batch objects into {@link PairBatch}es (identity when they already are). */
 export type BatchAdapter = (item: unknown) => PairBatch;
@@ -102,14 +116,18 @@ export function imagesAt(images: tf.Tensor4D, size: number | undefined): tf.Tens
   return tf.image.resizeBilinear(images, [size, size], false, true);
 }
 
-/** Iterates a {@link BatchSource} for one epoch. */
-export async function* iterateSource<T>(source: BatchSource<T>, epoch: number): AsyncGenerator<T> {
-  const it = typeof source === 'function' ? source(epoch) : source;
+/** Iterates a {@link BatchSource} for one epoch; a dataset is asked for batches of `batchSize` seeded with the epoch. */
+export async function* iterateSource<T>(source: BatchSource<T>, epoch: number, datasetOptions: { batchSize?: number; augment?: boolean } = {}): AsyncGenerator<T> {
+  const it = isBatchedDataset(source)
+    ? (source.batches({ batchSize: datasetOptions.batchSize ?? 8, seed: epoch, ...(datasetOptions.augment !== undefined ? { augment: datasetOptions.augment } : {}) }) as Iterable<T> | AsyncIterable<T>)
+    : typeof source === 'function'
+      ? source(epoch)
+      : source;
   if (it && typeof (it as AsyncIterable<T>)[Symbol.asyncIterator] === 'function') {
     for await (const x of it as AsyncIterable<T>) yield x;
   } else if (it && typeof (it as Iterable<T>)[Symbol.iterator] === 'function') {
     for (const x of it as Iterable<T>) yield x;
   } else {
-    throw new Error('data: expected an array, an iterable, an async iterable of batches, or a function (epoch) => iterable');
+    throw new Error('data: expected an array, an iterable, an async iterable of batches, a function (epoch) => iterable, or a dataset with batches()');
   }
 }

@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../model/tf';
 import type { PIALNet } from '../model/pialnet';
-import { disposeBatch, iterateSource, toPairBatch, type BatchAdapter, type BatchSource, type PairBatch } from '../model/batch';
+import { disposeBatch, isBatchedDataset, iterateSource, toPairBatch, type BatchAdapter, type BatchSource, type PairBatch } from '../model/batch';
 import { evaluate, type EvaluationResult } from '../metrics/evaluate';
 import { AdamW } from './adamw';
 import { lrFactor } from './schedule';
@@ -46,6 +46,10 @@ export interface TrainOptions {
   stepsPerEpoch?: number;
   /** Total steps of the run (overrides epochs x stepsPerEpoch; the data is re-iterated as needed). */
   steps?: number;
+  /** Batch size when `data` is a dataset with `batches()` (e.g. openCAL's). @default 24 (paper), 8 (small, nano) */
+  batchSize?: number;
+  /** Augmentation when `data` is a dataset with `batches()`. @default the dataset's (off) */
+  augment?: boolean;
   /** Base (encoder) learning rate. @default 6e-5 (paper), 3e-4 (small, nano) */
   lr?: number;
   /** Learning-rate multiplier of everything but the encoder. @default 10 */
@@ -176,8 +180,13 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
   const signal = options.signal ?? defaultSignal();
   const epochs = options.epochs ?? 1;
   if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`train: epochs must be a positive integer, got ${epochs}`);
+  const batchSize = options.batchSize ?? (isPaper ? 24 : 8);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`train: batchSize must be a positive integer, got ${batchSize}`);
+  const dataset = isBatchedDataset(data);
   const declared = typeof data === 'function' ? undefined : (data as unknown as { length?: unknown }).length;
-  const dataLength = typeof declared === 'number' ? declared : undefined;
+  // A dataset's length counts pairs; any other source's length counts batches.
+  const dataLength = typeof declared === 'number' ? (dataset ? Math.ceil(declared / batchSize) : declared) : undefined;
+  const sourceOptions = { batchSize, augment: options.augment };
   const stepsPerEpoch = options.stepsPerEpoch ?? dataLength;
   const totalSteps = options.steps ?? (stepsPerEpoch !== undefined ? epochs * stepsPerEpoch : undefined);
   if (totalSteps === undefined || !Number.isInteger(totalSteps) || totalSteps < 1) {
@@ -298,7 +307,7 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
       let epochSteps = 0;
       let skip = st.stepInEpoch;
       let sawBatch = false;
-      for await (const item of iterateSource(data, st.epoch)) {
+      for await (const item of iterateSource(data, st.epoch, sourceOptions)) {
         sawBatch = true;
         // Resuming mid-epoch: skip the batches the interrupted run already trained on.
         if (skip > 0) {
@@ -367,7 +376,7 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
       const metrics: Record<string, number> = { loss: epochSteps ? epochLoss / epochSteps : NaN };
       let validation: EvaluationResult | undefined;
       if (options.validation) {
-        validation = await evaluate(model, options.validation, { maxPairs: options.validationPairs ?? 64, nssThreshold: options.nssThreshold, signal });
+        validation = await evaluate(model, options.validation, { maxPairs: options.validationPairs ?? 64, nssThreshold: options.nssThreshold, signal, batchSize });
         Object.assign(metrics, { KLD: validation.overall.KLD!, SIM: validation.overall.SIM!, NSS: validation.overall.NSS! });
       }
       st.epochs.push({ epoch: st.epoch, step: st.step, metrics });

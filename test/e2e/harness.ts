@@ -466,8 +466,18 @@ export class Notebook {
     const row = this.cell(index);
     const list = await this.editor.locator('.cell-list-container').first().boundingBox();
     if (!list) throw new Error(`the cell list of ${this.name} is not laid out`);
-    await page.mouse.move(list.x + list.width / 2, list.y + list.height / 2);
-    for (let i = 0; i < 120; i++) {
+    // Wheel over the list's left gutter: over an output's webview the wheel events are forwarded by the
+    // webview and get lost while a tall output is being laid out.
+    await page.mouse.move(list.x + 6, list.y + list.height / 2);
+    // Tall outputs (the samples' dataset views) are laid out as they come into view and push the list
+    // down while it scrolls: allow many steps, and log where it got stuck.
+    let lastTop = -1;
+    let stuck = 0;
+    for (let i = 0; i < 400; i++) {
+      const top = await this.editor.locator('.cell-list-container .monaco-scrollable-element').first().evaluate((e) => e.scrollTop).catch(() => -1);
+      stuck = top === lastTop ? stuck + 1 : 0;
+      lastTop = top;
+      if (stuck === 10) await page.mouse.move(list.x + list.width / 2, list.y + list.height / 2);
       // Scroll until the row's top (where its run button and status are) sits inside the viewport.
       const box = (await row.count()) > 0 ? await row.boundingBox() : null;
       let delta: number;

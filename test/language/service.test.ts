@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NotebookLanguageService } from '../../extension/language/core/service';
@@ -376,4 +376,24 @@ void test('worker: calling a notebook that was not opened is an error', async ()
   const client = new LanguageWorkerClient(join(typesDir, 'language-worker.js'));
   await assert.rejects(client.call('never-opened', 'cellIds', []), /notebook never-opened was not opened/);
   await client.dispose();
+});
+
+void test('the sample notebooks check clean: no diagnostic in any code cell', () => {
+  const samplesDir = join(root, 'samples');
+  const notebooks = readdirSync(samplesDir).filter((f) => f.endsWith('.ipynb'));
+  assert.ok(notebooks.length >= 3, `expected the three samples in ${samplesDir}, found ${notebooks.join(', ')}`);
+  for (const name of notebooks) {
+    const nb = JSON.parse(readFileSync(join(samplesDir, name), 'utf8')) as { cells: { cell_type: string; source: string | string[] }[] };
+    const cells = nb.cells
+      .filter((c) => c.cell_type === 'code')
+      .map((c, i) => ({ id: `${name}#${i}`, text: Array.isArray(c.source) ? c.source.join('') : c.source }));
+    const sampleService = new NotebookLanguageService({ notebookDir: samplesDir, typesDir });
+    try {
+      sampleService.setCells(cells);
+      const found = cells.flatMap((c) => sampleService.getDiagnostics(c.id).map((d) => `${c.id}:${d.range.start.line + 1}: ${d.message}`));
+      assert.deepEqual(found, [], `${name} has diagnostics`);
+    } finally {
+      sampleService.dispose();
+    }
+  }
 });

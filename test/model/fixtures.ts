@@ -3,7 +3,8 @@
 import { tf } from './setup';
 import type { PairBatch } from '../../kernel/ml/model/index';
 
-function rng(seed: number): () => number {
+/** Deterministic pseudo-random numbers (mulberry32) so that failures reproduce. */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

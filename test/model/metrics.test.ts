@@ -3,20 +3,9 @@ import assert from 'node:assert/strict';
 import { useCpu, tf } from './setup';
 import { kld, sim, nss, cc, metrics, metricsBatch } from '../../kernel/ml/metrics/index';
 import { refMap, refKLD, refSIM, refNSS, refCC, type RefMap } from './reference';
+import { rng } from './fixtures';
 
 before(useCpu);
-
-/** Deterministic pseudo-random numbers (mulberry32) so that failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const blob = (h: number, w: number, cy: number, cx: number, s: number): RefMap =>
   refMap(h, w, (y, x) => Math.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * s * s)));

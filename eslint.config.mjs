@@ -34,7 +34,7 @@ export default tseslint.config(
   },
   {
     // Renderers run in the notebook webview: DOM only, and only types from the kernel's protocol.
-    files: ['renderer/**/*.ts'],
+    files: ['renderer/**/*.ts', 'common/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

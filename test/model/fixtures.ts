@@ -2,18 +2,9 @@
 // a keypoint of the pose, so that a model can learn something in a few steps.
 import { tf } from './setup';
 import type { PairBatch } from '../../kernel/ml/model/index';
+import { rng } from '../rng';
 
-/** Deterministic pseudo-random numbers (mulberry32) so that failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../rng';
 
 export const CLASSES = ['Sit on', 'Ride', 'Kick'];
 

@@ -18,6 +18,7 @@ import type {
   QuantizedMap,
   TrainingPayload,
 } from '../../kernel/protocol';
+import { rng } from '../rng';
 
 export const MIMES = {
   heatmap: 'application/vnd.affordance-lab.heatmap.v1+json',
@@ -143,17 +144,7 @@ export function paperData(): PaperData {
   return JSON.parse(readFileSync(join(__dirname, '../../data/pial-cvpr2023.json'), 'utf8')) as PaperData;
 }
 
-/** Deterministic pseudo-random numbers in [0, 1). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../rng';
 
 /**
  * Metrics of `runs` runs over the paper's 23 Seen classes (and its 6 Unseen ones), plus the published

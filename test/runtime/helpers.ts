@@ -4,6 +4,7 @@
  * values' scale).
  */
 import { tf, initRuntime } from '../../kernel/runtime/index';
+import { rng } from '../rng';
 
 export { tf };
 export type Tensor = ReturnType<typeof tf.tensor>;
@@ -15,17 +16,7 @@ export function ready(): Promise<unknown> {
   return started;
 }
 
-/** mulberry32: small, fast, seeded. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../rng';
 
 /** Uniform values in [-1, 1). */
 export function randomValues(n: number, seed: number): Float32Array {

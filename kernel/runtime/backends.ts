@@ -15,10 +15,12 @@ import { tf } from './tf';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasmKernels';
 import { registerCpuFixes } from './cpuFixes';
+import { registerGradientFixes } from './gradFixes';
 
 // Registered on import, so that a cell switching backends by hand (tf.setBackend) can train too.
 registerWasmTrainingKernels();
 registerCpuFixes();
+registerGradientFixes();
 
 /** Backends in the order `auto` tries them (tensorflow appears twice there: GPU build, then CPU build). */
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
@@ -184,9 +186,11 @@ async function loadTensorflow(o: ChainOptions, pkg: string, wantGpu: boolean): P
       // The package registers backend "tensorflow" through its own tfjs-core copy. Engine, kernel and
       // gradient registries and the Tensor class are process globals (getGlobalNamespace()._tfengine,
       // _tfGlobals), so the kernel's bundled instance sees and uses that backend. Its copy of the cpu
-      // backend re-registers the cpu kernels (quietly), so the runtime's cpu fixes are put back after.
+      // backend re-registers the cpu kernels (quietly) and its tfjs-core copy every gradient, so the
+      // runtime's cpu and gradient fixes are put back after.
       quietly(() => found.require(pkg));
       registerCpuFixes();
+      registerGradientFixes();
     } catch (e) {
       throw new BackendUnavailable('tensorflow', `${pkg} found at ${found.path} but failed to load: ${errorText(e)}${wantGpu ? ` (${CUDA_HELP})` : ''}`);
     }

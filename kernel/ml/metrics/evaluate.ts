@@ -107,7 +107,7 @@ export async function evaluate(model: Predictor, testData: BatchSource<unknown>,
   let pairs = 0;
   const max = options.maxPairs ?? Infinity;
   for await (const item of iterateSource(testData, 0, { batchSize: options.batchSize ?? 8 })) {
-    if (options.signal?.aborted) throw new Error('evaluate: interrupted');
+    if (options.signal?.aborted) throw Object.assign(new Error('evaluate: interrupted'), { name: 'AbortError' });
     const batch: PairBatch = adapt(item);
     try {
       const n = batch.nonInteractive.shape[0];

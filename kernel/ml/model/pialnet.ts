@@ -269,6 +269,7 @@ export class PIALNet {
   private readonly decNon: Decoder;
   private readonly khpModule: KHP | undefined;
   private disposed = false;
+  private readonly disposers = new Set<() => void>();
 
   private constructor(options: PIALNetOptions) {
     this.options = Object.freeze({ ...options });
@@ -422,8 +423,18 @@ export class PIALNet {
     return m;
   }
 
-  /** Frees every weight. */
+  /**
+   * Runs `fn` when the model is disposed (once per distinct function): state tied to the model, such as the
+   * optimizer moments that `train` keeps for `resume: true`, is freed with it.
+   */
+  onDispose(fn: () => void): void {
+    this.disposers.add(fn);
+  }
+
+  /** Frees every weight and everything tied to the model (optimizer state kept for resuming). */
   dispose(): void {
+    for (const fn of this.disposers) fn();
+    this.disposers.clear();
     this.params.dispose();
     this.disposed = true;
   }

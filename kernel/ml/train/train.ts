@@ -13,7 +13,7 @@
 import { MIME, type MimeBundle, type TrainingEpoch, type TrainingPayload, type TrainingPoint } from '../../protocol';
 import { MIME_BUNDLE, display, type Displayable, type DisplayHandle } from '../../display';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { tf } from '../model/tf';
 import type { PIALNet } from '../model/pialnet';
 import { disposeBatch, isBatchedDataset, iterateSource, toPairBatch, type BatchAdapter, type BatchSource, type PairBatch } from '../model/batch';
@@ -124,6 +124,8 @@ interface SavedState {
 
 /** Last run per model, so that `resume: true` works without a checkpoint folder. */
 const sessions = new WeakMap<PIALNet, { optimizer: AdamW; state: SavedState }>();
+/** Models whose disposal already frees their training state. */
+const hooked = new WeakSet<PIALNet>();
 
 const MAX_HISTORY = 2000;
 
@@ -247,6 +249,11 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
   const prevSession = sessions.get(model);
   if (prevSession && prevSession.optimizer !== optimizer) prevSession.optimizer.dispose();
   sessions.delete(model);
+  // The optimizer's moments live as long as the model: disposing the model frees them.
+  if (!hooked.has(model)) {
+    hooked.add(model);
+    model.onDispose(() => releaseTrainingState(model));
+  }
   optimizer ??= makeOptimizer();
   const st: SavedState = state
     ? { ...state, totalSteps: Math.max(totalSteps, state.step), totalEpochs: Math.max(totalEpochs, state.epoch) }
@@ -292,7 +299,18 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
   const checkpoint = async (): Promise<void> => {
     if (!options.checkpointDir) return;
     st.optimizerStep = optimizer!.step;
-    await model.save(options.checkpointDir, { state: { ...st }, optimizer: optimizer!.stateTensors() });
+    try {
+      await model.save(options.checkpointDir, { state: { ...st }, optimizer: optimizer!.stateTensors() });
+    } catch (e) {
+      throw new TrainingError(`the checkpoint at step ${st.step} could not be written to ${resolve(options.checkpointDir)}: ${(e as Error).message}`);
+    }
+  };
+
+  /** Shows the error in the live output, keeps the state for resume, and rethrows. */
+  const failed = (e: unknown): never => {
+    handle?.update(new TrainingProgress({ ...payload(), state: 'error', message: (e as Error).message }));
+    remember(model, optimizer!, st);
+    throw e;
   };
 
   const t0 = Date.now() - st.elapsedSec * 1000;
@@ -331,9 +349,15 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
           }, vars);
           const [loss, lossIn, lossNon] = [(await value.data())[0], ...(await parts!.data())];
           tf.dispose([value, parts!]);
-          if (!Number.isFinite(loss)) {
+          if (!Number.isFinite(loss) || !Number.isFinite(lossIn) || !Number.isFinite(lossNon)) {
             tf.dispose(grads);
-            throw new Error(`the loss became ${loss} at step ${st.step} (lower the learning rate; current ${lrs.encoder.toExponential(2)})`);
+            const bad = [
+              !Number.isFinite(lossIn) ? `the interactive branch's BCE (lossIn) is ${lossIn}` : '',
+              !Number.isFinite(lossNon) ? `the non-interactive branch's BCE (lossNon) is ${lossNon}` : '',
+            ].filter(Boolean);
+            throw new TrainingError(
+              `the loss became ${loss} at step ${st.step + 1}: ${bad.join(' and ') || 'the sum of the parts overflowed'}; no update was applied (lower the learning rate, current ${lrs.encoder.toExponential(2)} for the encoder, or check the batch for non-finite values)`,
+            );
           }
           optimizer.apply(grads, lrs);
           tf.dispose(grads);
@@ -385,24 +409,25 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
       await checkpoint();
     }
   } catch (e) {
-    finalState = signal?.aborted ? 'interrupted' : 'error';
-    if (finalState === 'error') {
-      handle?.update(new TrainingProgress({ ...payload(), state: 'error', message: (e as Error).message }));
-      sessions.set(model, { optimizer, state: st });
-      throw e;
-    }
+    // Only the interrupt itself counts as an interruption; any other error (a NaN loss, a failed checkpoint
+    // write) is reported as the error it is, also when an interrupt was pending.
+    finalState = signal?.aborted && isInterruption(e, signal) ? 'interrupted' : 'error';
+    if (finalState === 'error') failed(e);
   }
   st.elapsedSec = (Date.now() - t0) / 1000;
   st.optimizerStep = optimizer.step;
-  if (finalState === 'interrupted') {
-    message = `interrupted at step ${st.step}${options.checkpointDir ? `; checkpoint in ${options.checkpointDir}` : ''}; train(model, data, { resume: true${options.checkpointDir ? ', checkpointDir' : ''} }) continues`;
-    if (st.stepInEpoch > 0 || st.step > 0) await checkpoint();
-    sessions.set(model, { optimizer, state: st });
-  } else {
-    if (options.checkpointDir && st.stepInEpoch > 0) await checkpoint();
-    // A finished run can still be extended with resume: true and a larger step budget.
-    sessions.set(model, { optimizer, state: st });
+  try {
+    if (finalState === 'interrupted') {
+      message = `interrupted at step ${st.step}${options.checkpointDir ? `; checkpoint in ${options.checkpointDir}` : ''}; train(model, data, { resume: true${options.checkpointDir ? ', checkpointDir' : ''} }) continues`;
+      if (st.stepInEpoch > 0 || st.step > 0) await checkpoint();
+    } else if (options.checkpointDir && st.stepInEpoch > 0) {
+      await checkpoint();
+    }
+  } catch (e) {
+    failed(e);
   }
+  // A finished or interrupted run can be continued with resume: true (and a larger step budget).
+  remember(model, optimizer, st);
   const final: TrainingPayload = { ...payload(), state: finalState, imagesPerSec: pairsPerSec, etaSec: 0, message };
   handle?.update(new TrainingProgress(final));
   const tail = st.history.slice(-10);
@@ -421,6 +446,27 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
   };
   await options.onTrainEnd?.(result);
   return result;
+}
+
+/** A training run that failed for a reason other than an interrupt (non-finite loss, checkpoint write). */
+export class TrainingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingError';
+  }
+}
+
+/** Whether an error thrown while the signal is aborted is the interrupt itself. */
+function isInterruption(e: unknown, signal: AbortSignal): boolean {
+  if (e === signal.reason) return true;
+  const name = (e as { name?: unknown } | null)?.name;
+  return name === 'AbortError' || name === 'InterruptedError';
+}
+
+function remember(model: PIALNet, optimizer: AdamW, state: SavedState): void {
+  const prev = sessions.get(model);
+  if (prev && prev.optimizer !== optimizer) prev.optimizer.dispose();
+  sessions.set(model, { optimizer, state });
 }
 
 /** Frees the optimizer state kept for `resume: true` on this model. */

@@ -4,10 +4,17 @@
  * - `weights.bin`: every weight as little-endian float32, in manifest order;
  * - `state.json` (optional): the training state (step, epoch, schedule, history...) and the manifest of
  * - `optimizer.bin` (optional): the optimizer's moment tensors.
- * A folder is written under a temporary name and renamed over the old one, so a crash never leaves a half
- * checkpoint. Loading validates every file, size, name and shape before a single weight is assigned.
+ *
+ * Saving never leaves the folder without a complete checkpoint: the files are written into a temporary
+ * folder beside it and flushed to disk (each file, then the folder), config.json last; only then is the
+ * current checkpoint moved aside to `.<name>.prev` (replacing an older one) and the new folder renamed into
+ * place, the parent folder flushed after each rename. A crash at any point leaves either the new checkpoint
+ * or the previous one complete. Loading validates every file, size, name and shape before a single weight is
+ * assigned; when the newest checkpoint is missing or incomplete it falls back to the previous complete one
+ * (`.prev`, or a `.old-*` folder an earlier version left) and says so. Temporary folders of saves that died
+ * are removed by the next save or load.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { tf } from './tf';
 import type { ParamStore } from './params';
@@ -55,6 +62,8 @@ export interface LoadedCheckpoint {
   state: Record<string, unknown> | null;
   /** Optimizer tensors, owned by the caller (dispose them). */
   optimizer: Record<string, tf.Tensor> | null;
+  /** Set when a fallback was loaded: why, and from where. */
+  note?: string;
 }
 
 /** The model side a checkpoint needs: its options and parameter store. */
@@ -79,7 +88,73 @@ async function pack(named: [string, tf.Tensor][], file: string): Promise<{ manif
   return { manifest: { file, bytes: offset, tensors }, data: Buffer.concat(chunks) };
 }
 
-/** Writes a checkpoint folder atomically (temporary folder, then rename). */
+/** The points of a save at which a crash can happen, in order (fault-injection tests stop the process there). */
+export const SAVE_STAGES = ['temp-created', 'weights-written', 'optimizer-written', 'state-written', 'config-written', 'synced', 'previous-removed', 'current-moved-aside', 'renamed'] as const;
+export type SaveStage = (typeof SAVE_STAGES)[number];
+
+let faultHook: ((stage: SaveStage, dir: string) => void) | undefined;
+
+/** Test hook: called at every stage of every save (a test kills its process there to simulate a crash). */
+export function setCheckpointFaultHook(hook: ((stage: SaveStage, dir: string) => void) | undefined): void {
+  faultHook = hook;
+}
+
+/** Writes a file and flushes it to disk before returning. */
+function writeDurable(file: string, data: Buffer | string): void {
+  const fd = openSync(file, 'w');
+  try {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Flushes a folder's entries (renames, new files) to disk; a no-op where folders cannot be opened (Windows). */
+function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw e;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+const previousOf = (target: string): string => join(dirname(target), `.${basename(target)}.prev`);
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temporary folders of saves to `target` whose process is gone. Returns their names. */
+function removeStaleTemps(target: string): string[] {
+  const parent = dirname(target);
+  if (!existsSync(parent)) return [];
+  const prefix = `.${basename(target)}.tmp-`;
+  const removed: string[] = [];
+  for (const name of readdirSync(parent)) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isInteger(pid) && pidAlive(pid)) continue;
+    rmSync(join(parent, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+/** Writes a checkpoint folder so that a crash at any moment leaves a complete checkpoint (see the module doc). */
 export async function saveCheckpoint(dir: string, model: CheckpointModel, extras: CheckpointExtras = {}): Promise<void> {
   const target = resolve(dir);
   const names = [...model.params.specs.keys()];
@@ -88,30 +163,46 @@ export async function saveCheckpoint(dir: string, model: CheckpointModel, extras
     'weights.bin',
   );
   const opt = extras.optimizer ? await pack(Object.entries(extras.optimizer), 'optimizer.bin') : undefined;
-  mkdirSync(dirname(target), { recursive: true });
-  const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
-  rmSync(tmp, { recursive: true, force: true });
+  const parent = dirname(target);
+  mkdirSync(parent, { recursive: true });
+  removeStaleTemps(target);
+  const tmp = join(parent, `.${basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
   mkdirSync(tmp);
+  const stage = (s: SaveStage): void => faultHook?.(s, target);
+  stage('temp-created');
   try {
     const config: ConfigFile = { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, options: { ...model.options }, params: model.params.count(), weights: weights.manifest };
-    writeFileSync(join(tmp, 'weights.bin'), weights.data);
-    if (opt) writeFileSync(join(tmp, 'optimizer.bin'), opt.data);
-    const state: StateFile = { state: extras.state ?? null, optimizer: opt?.manifest ?? null };
-    writeFileSync(join(tmp, 'state.json'), JSON.stringify(state, null, 1) + '\n');
-    // config.json last: a folder without it is never taken for a checkpoint.
-    writeFileSync(join(tmp, 'config.json'), JSON.stringify(config, null, 1) + '\n');
-    if (existsSync(target)) {
-      const old = join(dirname(target), `.${basename(target)}.old-${process.pid}-${Date.now()}`);
-      renameSync(target, old);
-      renameSync(tmp, target);
-      rmSync(old, { recursive: true, force: true });
-    } else {
-      renameSync(tmp, target);
+    writeDurable(join(tmp, 'weights.bin'), weights.data);
+    stage('weights-written');
+    if (opt) {
+      writeDurable(join(tmp, 'optimizer.bin'), opt.data);
+      stage('optimizer-written');
     }
+    const state: StateFile = { state: extras.state ?? null, optimizer: opt?.manifest ?? null };
+    writeDurable(join(tmp, 'state.json'), JSON.stringify(state, null, 1) + '\n');
+    stage('state-written');
+    // config.json last: a folder without it is never taken for a checkpoint.
+    writeDurable(join(tmp, 'config.json'), JSON.stringify(config, null, 1) + '\n');
+    stage('config-written');
+    syncDir(tmp);
+    stage('synced');
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
+  // The new checkpoint is complete on disk. Swap it in, keeping the current one as the previous.
+  const prev = previousOf(target);
+  if (existsSync(target)) {
+    rmSync(prev, { recursive: true, force: true });
+    syncDir(parent);
+    stage('previous-removed');
+    renameSync(target, prev);
+    syncDir(parent);
+    stage('current-moved-aside');
+  }
+  renameSync(tmp, target);
+  stage('renamed');
+  syncDir(parent);
 }
 
 function readJson<T>(file: string): T {
@@ -167,7 +258,15 @@ function slice(buf: Buffer, t: TensorEntry): Float32Array {
 
 /** The model options stored in a checkpoint folder. */
 export function readCheckpointConfig(dir: string): PIALNetOptions {
-  return readConfig(resolve(dir)).options;
+  const target = resolve(dir);
+  for (const root of candidates(target)) {
+    try {
+      return readConfig(root).options;
+    } catch (e) {
+      if (!isIncomplete(e)) throw e;
+    }
+  }
+  return readConfig(target).options;
 }
 
 /**
@@ -207,9 +306,28 @@ export function readCheckpointTensors(dir: string, store: ParamStore, filter: (n
   return out;
 }
 
-/** Loads a checkpoint into a model: validates everything first, then assigns every weight. */
-export async function loadCheckpoint(dir: string, model: CheckpointModel): Promise<LoadedCheckpoint> {
-  const root = resolve(dir);
+/** Checkpoint folders to try for `dir`, newest first: the folder itself, its previous, then `.old-*` leftovers. */
+function candidates(target: string): string[] {
+  const out = [target, previousOf(target)];
+  const parent = dirname(target);
+  if (existsSync(parent)) {
+    const prefix = `.${basename(target)}.old-`;
+    const olds = readdirSync(parent)
+      .filter((n) => n.startsWith(prefix))
+      .map((n) => join(parent, n))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+    out.push(...olds);
+  }
+  return out.filter((d) => existsSync(d));
+}
+
+/** Whether a checkpoint folder (or a fallback of it) exists for `dir`. */
+export function hasCheckpoint(dir: string): boolean {
+  return candidates(resolve(dir)).some((d) => existsSync(join(d, 'config.json')));
+}
+
+/** Reads and validates one folder completely; assigns nothing. */
+function readFolder(root: string, model: CheckpointModel): { tensors: Map<string, tf.Tensor>; state: Record<string, unknown> | null; optimizer: Record<string, tf.Tensor> | null } {
   const tensors = readCheckpointTensors(root, model.params);
   let state: Record<string, unknown> | null = null;
   let optimizer: Record<string, tf.Tensor> | null = null;
@@ -229,10 +347,43 @@ export async function loadCheckpoint(dir: string, model: CheckpointModel): Promi
     tf.dispose([...tensors.values(), ...Object.values(optimizer ?? {})]);
     throw e;
   }
-  for (const [name, t] of tensors) {
-    model.params.get(name).assign(t);
-    t.dispose();
+  return { tensors, state, optimizer };
+}
+
+/** A checkpoint folder whose files are missing or inconsistent (as opposed to one for another model). */
+function isIncomplete(e: unknown): boolean {
+  const m = (e as Error).message ?? '';
+  return /not found|truncated|not valid JSON|expected \d+ bytes|is malformed|should be \{ file/.test(m);
+}
+
+/**
+ * Loads a checkpoint into a model: validates everything first, then assigns every weight. When the newest
+ * checkpoint in `dir` is missing or incomplete (a crash while it was written), the previous complete one is
+ * loaded instead and `note` says so; a checkpoint for another model is an error, never skipped.
+ */
+export async function loadCheckpoint(dir: string, model: CheckpointModel): Promise<LoadedCheckpoint> {
+  const target = resolve(dir);
+  removeStaleTemps(target);
+  const tried: string[] = [];
+  let firstError: unknown;
+  for (const root of candidates(target)) {
+    let read: ReturnType<typeof readFolder>;
+    try {
+      read = readFolder(root, model);
+    } catch (e) {
+      if (!isIncomplete(e)) throw e;
+      firstError ??= e;
+      tried.push(`${root}: ${(e as Error).message}`);
+      continue;
+    }
+    for (const [name, t] of read.tensors) {
+      model.params.get(name).assign(t);
+      t.dispose();
+    }
+    await Promise.resolve();
+    const note = root === target ? undefined : `the checkpoint in ${target} was ${existsSync(target) ? 'incomplete' : 'missing'} (${tried[0]?.replace(/^[^:]*: /, '') ?? 'not found'}); loaded the previous complete one from ${root}`;
+    return { dir: root, state: read.state, optimizer: read.optimizer, note };
   }
-  await Promise.resolve();
-  return { dir: root, state, optimizer };
+  if (firstError) throw firstError instanceof Error && tried.length > 1 ? new Error(`no complete checkpoint for ${target}: ${tried.join('; ')}`) : firstError;
+  throw new Error(`${join(target, 'config.json')}: not found (is this a PIAL-Net checkpoint folder?)`);
 }

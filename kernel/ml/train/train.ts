@@ -12,7 +12,6 @@
  */
 import { MIME, type MimeBundle, type TrainingEpoch, type TrainingPayload, type TrainingPoint } from '../../protocol';
 import { MIME_BUNDLE, display, type Displayable, type DisplayHandle } from '../../display';
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tf } from '../model/tf';
 import type { PIALNet } from '../model/pialnet';
@@ -21,6 +20,7 @@ import { evaluate, type EvaluationResult } from '../metrics/evaluate';
 import { AdamW } from './adamw';
 import { lrFactor } from './schedule';
 import { pialLoss } from './loss';
+import { hasCheckpoint } from '../model/checkpoint';
 
 export interface BatchEndInfo {
   step: number;
@@ -220,14 +220,14 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
   let state: SavedState | undefined;
   let resumeNote = '';
   if (options.resume) {
-    const ckpt = options.checkpointDir && existsSync(join(options.checkpointDir, 'config.json')) ? options.checkpointDir : undefined;
+    const ckpt = options.checkpointDir && hasCheckpoint(options.checkpointDir) ? options.checkpointDir : undefined;
     if (ckpt) {
       const loaded = await model.load(ckpt);
       const s = loaded.state as SavedState | null;
       optimizer = makeOptimizer();
       try {
-        if (!s || typeof s.step !== 'number') throw new Error(`${join(ckpt, 'state.json')}: no training state to resume from`);
-        if (!loaded.optimizer) throw new Error(`${join(ckpt, 'state.json')}: no optimizer state to resume from`);
+        if (!s || typeof s.step !== 'number') throw new Error(`${join(loaded.dir, 'state.json')}: no training state to resume from`);
+        if (!loaded.optimizer) throw new Error(`${join(loaded.dir, 'state.json')}: no optimizer state to resume from`);
         optimizer.loadState(loaded.optimizer, s.optimizerStep);
       } catch (e) {
         optimizer.dispose();
@@ -236,7 +236,7 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
         tf.dispose(Object.values(loaded.optimizer ?? {}));
       }
       state = s!;
-      resumeNote = `resumed from ${ckpt} at step ${state.step}`;
+      resumeNote = `resumed from ${loaded.dir} at step ${state.step}${loaded.note ? ` (${loaded.note})` : ''}`;
     } else if (sessions.has(model)) {
       const prev = sessions.get(model)!;
       optimizer = prev.optimizer;

@@ -304,10 +304,10 @@ void test('EXIF orientation is applied when reading, so a rotated photo matches 
   assert.ok(diff / back.rgb.length < 12, `the decoded pixels are upright again (mean difference ${(diff / back.rgb.length).toFixed(1)})`);
 });
 
-void test('region masking: a test pair keeps only the non-interactive regions its interaction touches', async () => {
+void test('region masking (off by default, the paper\'s protocol): when asked, a test pair keeps only the non-interactive regions its interaction touches', async () => {
   const root = await smallSynCAL();
-  const ds = await openCAL(root, { split: 'Seen', subset: 'testset', size: 16 });
-  const plain = await openCAL(root, { split: 'Seen', subset: 'testset', size: 16, regionMask: false });
+  const ds = await openCAL(root, { split: 'Seen', subset: 'testset', size: 16, regionMask: true });
+  const plain = await openCAL(root, { split: 'Seen', subset: 'testset', size: 16 });
   const hands = 2;
   let checked = 0;
   for (let i = 0; i < ds.length; i++) {

@@ -18,7 +18,7 @@ export function smallSynCAL(): Promise<string> {
   base ??= (async () => {
     const t = tempDir('syncal');
     cleanups.push(t.cleanup);
-    await generateSynCAL(t.dir, { seed: 7, perClass: 1, size: 128 });
+    await generateSynCAL(t.dir, { seed: 7, perClass: 1, size: 128, testPairs: 0 });
     return t.dir;
   })();
   return base;

@@ -14,8 +14,8 @@ void test('SynCAL is deterministic: the same seed writes the same bytes, another
   const b = tempDir('syncal-b');
   const c = tempDir('syncal-c');
   try {
-    await generateSynCAL(b.dir, { seed: 7, perClass: 1, size: 128 });
-    await generateSynCAL(c.dir, { seed: 8, perClass: 1, size: 128 });
+    await generateSynCAL(b.dir, { seed: 7, perClass: 1, size: 128, testPairs: 0 });
+    await generateSynCAL(c.dir, { seed: 8, perClass: 1, size: 128, testPairs: 0 });
     const da = digest(a), db = digest(b.dir), dc = digest(c.dir);
     assert.deepEqual([...db.keys()], [...da.keys()]);
     for (const [k, v] of da) assert.equal(db.get(k), v, `${k} differs between two runs with seed 7`);
@@ -48,7 +48,7 @@ void test('SynCAL opens cleanly in all four split/subsets with the Unseen object
 void test('SynCAL contacts follow the class x body-part table and touch the posed body', async () => {
   const t = tempDir('syncal-contacts');
   try {
-    await generateSynCAL(t.dir, { seed: 3, perClass: 6, size: 128 });
+    await generateSynCAL(t.dir, { seed: 3, perClass: 6, size: 128, testPairs: 0 });
     const ds = await openCAL(t.dir, { split: 'Seen', subset: 'trainset' });
     let ambiguous = 0;
     for (const cls of CAL_CLASSES) {
@@ -90,4 +90,20 @@ void test('SynCAL contacts follow the class x body-part table and touch the pose
 void test('generateSynCAL rejects bad options', async () => {
   await assert.rejects(generateSynCAL('/tmp/never', { perClass: 0 }), /perClass must be a positive integer, got 0/);
   await assert.rejects(generateSynCAL('/tmp/never', { size: 20 }), /size must be an integer from 96 to 1024, got 20/);
+});
+
+void test('the default SynCAL has at least 100 test pairs in each split (Seen 115, Unseen 102)', async () => {
+  const t = tempDir('syncal-default');
+  try {
+    const r = await generateSynCAL(t.dir, { seed: 0, size: 96 });
+    assert.equal(r.counts['Seen/testset'].pairs, 115);
+    assert.equal(r.counts['Unseen/testset'].pairs, 102);
+    for (const split of ['Seen', 'Unseen'] as const) {
+      const ds = await openCAL(t.dir, { split, subset: 'testset', size: 64 });
+      assert.ok(ds.length >= 100, `${split}: ${ds.length} test pairs`);
+    }
+  } finally {
+    t.cleanup();
+  }
+  await assert.rejects(generateSynCAL('/tmp/never', { testPairs: -1 }), /testPairs must be an integer from 0 to 10000, got -1/);
 });

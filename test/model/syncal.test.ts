@@ -14,7 +14,7 @@ import { evaluate } from '../../kernel/ml/metrics/index';
 const dir = mkdtempSync(join(tmpdir(), 'syncal-model-'));
 before(async () => {
   await useCpu();
-  await generateSynCAL(dir, { seed: 0, perClass: 1, size: 96 });
+  await generateSynCAL(dir, { seed: 0, perClass: 1, size: 96, testPairs: 0 });
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 

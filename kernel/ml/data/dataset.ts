@@ -38,9 +38,10 @@ export interface OpenCALOptions {
    */
   mask?: 'test' | 'always' | 'never';
   /**
-   * Where the masking rule applies and both annotations carry named `regions` (SynCAL), also keep only the
-   * non-interactive regions whose names the interactive image touches (e.g. the end grip, not the mid grip), so the
-   * pair's GT follows the interaction. No effect on annotations without regions (the real CAL). @default true
+   * Off by default (the paper's protocol on every dataset). When on, where the masking rule applies and both
+   * annotations carry named `regions` (SynCAL's extension of the format), also keep only the non-interactive
+   * regions whose names the interactive image touches (e.g. the end grip, not the mid grip), so the pair's GT
+   * follows the interaction. No effect on annotations without regions (the real CAL). @default false
    */
   regionMask?: boolean;
   /** Pairs file of the test subset. @default `<root>/<split>/test_pairs.txt` */
@@ -514,7 +515,7 @@ function openCALSync(root: string, options: OpenCALOptions): CalDataset {
   const subset = options.subset ?? 'trainset';
   if (split !== 'Seen' && split !== 'Unseen') throw new Error(`openCAL: split must be 'Seen' or 'Unseen', got ${JSON.stringify(split)}`);
   if (subset !== 'trainset' && subset !== 'testset') throw new Error(`openCAL: subset must be 'trainset' or 'testset', got ${JSON.stringify(subset)}`);
-  const opts = { split, subset, seed: options.seed ?? 0, onError: options.onError ?? 'throw', size: options.size ?? 224, normalize: options.normalize ?? 'imagenet', mask: options.mask ?? 'test', regionMask: options.regionMask ?? true } as const;
+  const opts = { split, subset, seed: options.seed ?? 0, onError: options.onError ?? 'throw', size: options.size ?? 224, normalize: options.normalize ?? 'imagenet', mask: options.mask ?? 'test', regionMask: options.regionMask ?? false } as const;
   if (!Number.isInteger(opts.size) || opts.size < 8) throw new Error(`openCAL: size must be an integer >= 8, got ${opts.size}`);
   const log = new ProblemLog(opts.onError);
   const abs = resolve(root);

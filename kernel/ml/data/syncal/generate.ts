@@ -12,8 +12,14 @@ import { interactionScene, mirrorScene, objectScene, type Scene } from './scene'
 export interface SynCALOptions {
   /** Same seed, same bytes. @default 0 */
   seed?: number;
-  /** Interactive and non-interactive images per class in each trainset; testsets get half (at least 2). @default 6 */
+  /** Interactive and non-interactive images per class in each trainset. @default 6 */
   perClass?: number;
+  /**
+   * Least number of test pairs per split: each class of a testset gets enough interactive and non-interactive
+   * images for it (at least half of `perClass`, and 2). The default gives Seen 115 and Unseen 102 test pairs,
+   * enough to tell models apart by a paired test; 0 keeps the testsets at half of `perClass`. @default 100
+   */
+  testPairs?: number;
   /** Image width in pixels; heights vary between 0.75 and 1 times it. @default 192 */
   size?: number;
   /** Images rendered at once. @default 4 */
@@ -106,13 +112,15 @@ export async function generateSynCAL(dir: string, options: SynCALOptions = {}): 
   const perClass = options.perClass ?? 6;
   const width = options.size ?? 192;
   if (!Number.isInteger(perClass) || perClass < 1) throw new Error(`generateSynCAL: perClass must be a positive integer, got ${perClass}`);
+  const testPairs = options.testPairs ?? 100;
+  if (!Number.isInteger(testPairs) || testPairs < 0 || testPairs > 10000) throw new Error(`generateSynCAL: testPairs must be an integer from 0 to 10000, got ${testPairs}`);
   if (!Number.isInteger(width) || width < 96 || width > 1024) throw new Error(`generateSynCAL: size must be an integer from 96 to 1024, got ${width}`);
   const root = resolve(dir);
   const jobs: Job[] = [];
   for (const split of ['Seen', 'Unseen'] as const) {
     for (const subset of ['trainset', 'testset'] as const) {
-      const n = subset === 'trainset' ? perClass : Math.max(2, Math.ceil(perClass / 2));
       const classes = split === 'Unseen' && subset === 'testset' ? CAL_CLASSES.filter((c) => c.unseen) : CAL_CLASSES;
+      const n = subset === 'trainset' ? perClass : Math.max(2, Math.ceil(perClass / 2), Math.ceil(testPairs / classes.length));
       for (const cls of classes) {
         const kinds = kindsFor(cls, split, subset);
         for (const kind of ['interactive', 'non_interactive'] as const) {
@@ -165,6 +173,6 @@ export async function generateSynCAL(dir: string, options: SynCALOptions = {}): 
     counts[`${split}/testset`].pairs = lines.length;
     await writeFile(join(root, split, 'test_pairs.txt'), lines.join('\n') + '\n');
   }
-  await writeFile(join(root, 'syncal.json'), JSON.stringify({ generator: 'SynCAL', version: 1, seed, perClass, size: width, counts }, null, 2) + '\n');
+  await writeFile(join(root, 'syncal.json'), JSON.stringify({ generator: 'SynCAL', version: 1, seed, perClass, testPairs, size: width, counts }, null, 2) + '\n');
   return { root, images: jobs.length, counts, seconds: (performance.now() - t0) / 1000 };
 }

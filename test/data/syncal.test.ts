@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { test } from 'node:test';
-import { CAL_CLASSES, generateSynCAL, openCAL, UNSEEN_CLASS_NAMES } from '../../kernel/ml/data/index';
+import { CAL_CLASSES, ensureSynCAL, generateSynCAL, openCAL, UNSEEN_CLASS_NAMES } from '../../kernel/ml/data/index';
 import { CONTACT_CHANNELS } from '../../kernel/protocol';
 import { smallSynCAL, tempDir, walk } from './helpers';
 
@@ -106,4 +106,33 @@ void test('the default SynCAL has at least 100 test pairs in each split (Seen 11
     t.cleanup();
   }
   await assert.rejects(generateSynCAL('/tmp/never', { testPairs: -1 }), /testPairs must be an integer from 0 to 10000, got -1/);
+});
+
+void test('ensureSynCAL never touches a folder it did not make: a foreign folder survives and a fresh one is used', async () => {
+  const t = tempDir('syncal-ensure');
+  try {
+    const { mkdirSync, writeFileSync, readFileSync: read, existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const mine = join(t.dir, 'my-cal');
+    mkdirSync(join(mine, 'Seen'), { recursive: true });
+    writeFileSync(join(mine, 'Seen', 'notes.txt'), 'my annotations');
+    const opts = { seed: 0, perClass: 1, size: 96, testPairs: 0 };
+    const r = await ensureSynCAL(mine, opts);
+    assert.notEqual(r.root, mine);
+    assert.match(r.note ?? '', /files that are not a SynCAL set; it is left as it is/);
+    assert.equal(read(join(mine, 'Seen', 'notes.txt'), 'utf8'), 'my annotations');
+    assert.ok(existsSync(join(r.root, 'syncal.json')));
+    // A second call reuses the fresh folder; a folder with the same set is used as it is.
+    const again = await ensureSynCAL(mine, opts);
+    assert.equal(again.root, r.root);
+    assert.equal(again.generated, undefined);
+    assert.equal((await ensureSynCAL(r.root, opts)).root, r.root);
+    // Other options: the existing set is left alone too.
+    const other = await ensureSynCAL(r.root, { ...opts, seed: 1 });
+    assert.notEqual(other.root, r.root);
+    assert.match(other.note ?? '', /a SynCAL generated with other options/);
+    assert.ok(existsSync(join(r.root, 'syncal.json')));
+  } finally {
+    t.cleanup();
+  }
 });

@@ -10,4 +10,4 @@ export { decodeImage, flipHwc, flipPose, COCO17_FLIP_PAIRS, IMAGENET_MEAN, IMAGE
 export { parseAnnotation, parsePose, IMAGE_EXTENSIONS, type CalImageRecord, type CalSubset, type ImageKind } from './layout';
 export { openCAL, CalDataset, type OpenCALOptions, type CalPair, type CalPairImage, type CalBatch, type BatchOptions, type AugmentOptions } from './dataset';
 export { Rng } from './rng';
-export { generateSynCAL, type SynCALOptions, type SynCALResult } from './syncal/index';
+export { generateSynCAL, ensureSynCAL, isSynCAL, type SynCALOptions, type SynCALResult, type EnsuredSynCAL } from './syncal/index';

@@ -29,6 +29,11 @@ export interface EvaluateOptions {
   disposeBatches?: boolean;
   /** Abort between batches. */
   signal?: AbortSignal;
+  /**
+   * Called for every evaluated (pair x channel) entry, in test order: the same entries in the same order for
+   * every model on the same test data, so two runs can be compared entry by entry (paired tests).
+   */
+  onEntry?: (e: { pair: number; className: string; part: string; values: Record<MetricName, number> }) => void;
 }
 
 /** Metrics reported by {@link evaluate}. */
@@ -135,6 +140,7 @@ export async function evaluate(model: Predictor, testData: BatchSource<unknown>,
           const cls = batch.classNames?.[pair] ?? 'unknown';
           const part = CONTACT_CHANNELS[i % C];
           overall.add(v);
+          options.onEntry?.({ pair: pairs + pair - s, className: cls, part, values: v });
           if (!perClass.has(cls)) perClass.set(cls, new Acc());
           perClass.get(cls)!.add(v);
           if (!perPart.has(part)) perPart.set(part, new Acc());

@@ -7,9 +7,29 @@
 import { tf } from './tf';
 import type { Init, ParamGroup, ParamStore } from './params';
 
-/** GELU, sigmoid approximation x * sigmoid(1.702 x): two cheap ops instead of erf or tanh polynomials. */
+const SQRT1_2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/**
+ * GELU in its exact form x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), as PyTorch's `nn.GELU()` (MiT's
+ * activation) computes it. The gradient Phi(x) + x phi(x) is written out, so backprop keeps only x
+ * instead of every intermediate of the forward.
+ */
+const geluOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, SQRT1_2)), 1))),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx] = saved;
+      const cdf = tf.mul(tf.add(tf.erf(tf.mul(sx, SQRT1_2)), 1), 0.5);
+      const pdf = tf.mul(tf.exp(tf.mul(tf.square(sx), -0.5)), INV_SQRT_2PI);
+      return [tf.mul(dy, tf.add(cdf, tf.mul(sx, pdf)))];
+    },
+  };
+});
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
+  return geluOp(x);
 }
 
 /** Swaps the last two axes. */
@@ -63,6 +83,12 @@ export class Linear {
   }
 }
 
+/** LayerNorm epsilon of MiT's blocks and stage norms (`partial(nn.LayerNorm, eps=1e-6)` in MiT-B0..B5). */
+export const MIT_BLOCK_EPS = 1e-6;
+/** LayerNorm epsilon of MiT's patch embeddings and spatial reduction (PyTorch's default, 1e-5). */
+export const MIT_EMBED_EPS = 1e-5;
+
+/** LayerNorm over the last axis, biased variance (as PyTorch's), eps added to the variance. */
 export class LayerNorm {
   readonly g: string;
   readonly b: string;
@@ -71,7 +97,7 @@ export class LayerNorm {
     name: string,
     dim: number,
     group: ParamGroup,
-    private readonly eps = 1e-6,
+    private readonly eps = MIT_BLOCK_EPS,
   ) {
     this.g = ps.add(`${name}.weight`, [dim], { kind: 'ones' }, group);
     this.b = ps.add(`${name}.bias`, [dim], { kind: 'zeros' }, group);
@@ -129,7 +155,10 @@ export class Conv2d {
   }
 }
 
-/** 3x3 depthwise convolution with bias (the Mix-FFN's positional mixing). */
+/**
+ * 3x3 depthwise convolution with bias, stride 1, one pixel of zero padding on every side (the Mix-FFN's
+ * positional mixing; PyTorch's `Conv2d(dim, dim, 3, 1, 1, groups=dim)`).
+ */
 export class DepthwiseConv3 {
   readonly w: string;
   readonly b: string;
@@ -144,7 +173,7 @@ export class DepthwiseConv3 {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.add(tf.depthwiseConv2d(x, this.ps.get(this.w) as tf.Tensor4D, 1, 'same'), this.ps.get(this.b));
+    return tf.add(tf.depthwiseConv2d(x, this.ps.get(this.w) as tf.Tensor4D, 1, 1), this.ps.get(this.b));
   }
 }
 
@@ -186,7 +215,7 @@ export class Attention {
     this.proj = new Linear(ps, `${name}.proj`, dim, dim, group);
     if (srRatio > 1) {
       this.sr = new Conv2d(ps, `${name}.sr`, dim, dim, srRatio, srRatio, 0, group);
-      this.srNorm = new LayerNorm(ps, `${name}.norm`, dim, group, 1e-5);
+      this.srNorm = new LayerNorm(ps, `${name}.norm`, dim, group, MIT_EMBED_EPS);
     }
   }
 
@@ -214,14 +243,17 @@ export class Attention {
   }
 }
 
-/** Mix-FFN: linear -> 3x3 depthwise conv -> GELU -> linear. */
+/**
+ * Mix-FFN: linear -> 3x3 depthwise conv -> GELU (exact) -> linear. Parameter names follow MiT's:
+ * `fc1`, `dwconv.dwconv` (the convolution sits inside MiT's DWConv module), `fc2`.
+ */
 export class MixFFN {
   private readonly fc1: Linear;
   private readonly dw: DepthwiseConv3;
   private readonly fc2: Linear;
   constructor(ps: ParamStore, name: string, dim: number, hidden: number, group: ParamGroup) {
     this.fc1 = new Linear(ps, `${name}.fc1`, dim, hidden, group);
-    this.dw = new DepthwiseConv3(ps, `${name}.dwconv`, hidden, group);
+    this.dw = new DepthwiseConv3(ps, `${name}.dwconv.dwconv`, hidden, group);
     this.fc2 = new Linear(ps, `${name}.fc2`, hidden, dim, group);
   }
 
@@ -241,9 +273,9 @@ export class MiTBlock {
   private readonly n2: LayerNorm;
   private readonly ffn: MixFFN;
   constructor(ps: ParamStore, name: string, dim: number, heads: number, sr: number, mlpRatio: number, group: ParamGroup) {
-    this.n1 = new LayerNorm(ps, `${name}.norm1`, dim, group);
+    this.n1 = new LayerNorm(ps, `${name}.norm1`, dim, group, MIT_BLOCK_EPS);
     this.attn = new Attention(ps, `${name}.attn`, dim, heads, group, sr);
-    this.n2 = new LayerNorm(ps, `${name}.norm2`, dim, group);
+    this.n2 = new LayerNorm(ps, `${name}.norm2`, dim, group, MIT_BLOCK_EPS);
     this.ffn = new MixFFN(ps, `${name}.mlp`, dim, dim * mlpRatio, group);
   }
 

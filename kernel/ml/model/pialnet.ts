@@ -12,7 +12,7 @@
 import { COCO17_SKELETON } from '../../protocol';
 import { tf } from './tf';
 import { ParamStore, type ParamGroup } from './params';
-import { Conv2d, CrossBlock, LayerNorm, Linear, MiTBlock, matMul } from './layers';
+import { Conv2d, CrossBlock, LayerNorm, Linear, MiTBlock, MIT_BLOCK_EPS, MIT_EMBED_EPS, matMul } from './layers';
 import { resolveConfig, type ConfigName, type PIALNetOptions } from './config';
 import { loadCheckpoint, readCheckpointConfig, readCheckpointTensors, saveCheckpoint, type CheckpointExtras, type LoadedCheckpoint } from './checkpoint';
 
@@ -75,6 +75,13 @@ interface Stage {
   dim: number;
 }
 
+/**
+ * The Mix Transformer (MiT) encoder of SegFormer, computing what MiT computes: per stage an overlapping
+ * patch embedding (conv + LayerNorm eps 1e-5), blocks of x + Attn(LN x) with spatial reduction (sr x sr conv
+ * stride sr, LayerNorm eps 1e-5) and x + MixFFN(LN x) (fc1, 3x3 depthwise conv, exact GELU, fc2), block
+ * norms eps 1e-6, and a final LayerNorm (eps 1e-6) per stage. Parameter names are MiT's (NVlabs' release)
+ * under `encoder.`; weights are stored in tfjs layouts ([kh, kw, in, out] convolutions, [in, out] linears).
+ */
 class MiTEncoder {
   readonly stages: Stage[] = [];
   constructor(ps: ParamStore, o: PIALNetOptions) {
@@ -82,14 +89,16 @@ class MiTEncoder {
     let cin = 3;
     for (let i = 0; i < 4; i++) {
       const dim = o.embedDims[i];
-      const [k, s, p] = i === 0 ? [7, 4, 3] : [3, 2, 1];
+      // Overlapping patch embeddings: 7x7 stride 4 then 3x3 stride 2, zero padding k // 2 on every side.
+      const [k, s] = i === 0 ? [7, 4] : [3, 2];
+      const p = Math.floor(k / 2);
       const blocks: MiTBlock[] = [];
       for (let j = 0; j < o.depths[i]; j++) blocks.push(new MiTBlock(ps, `encoder.block${i + 1}.${j}`, dim, o.heads[i], o.srRatios[i], o.mlpRatio, g));
       this.stages.push({
         embed: new Conv2d(ps, `encoder.patch_embed${i + 1}.proj`, cin, dim, k, s, p, g),
-        embedNorm: new LayerNorm(ps, `encoder.patch_embed${i + 1}.norm`, dim, g, 1e-5),
+        embedNorm: new LayerNorm(ps, `encoder.patch_embed${i + 1}.norm`, dim, g, MIT_EMBED_EPS),
         blocks,
-        norm: new LayerNorm(ps, `encoder.norm${i + 1}`, dim, g),
+        norm: new LayerNorm(ps, `encoder.norm${i + 1}`, dim, g, MIT_BLOCK_EPS),
         dim,
       });
       cin = dim;
@@ -386,6 +395,26 @@ export class PIALNet {
       return out;
     });
     return { dIn: dIn ?? null, dNon };
+  }
+
+  /**
+   * The encoder's four stage outputs (after each stage's final LayerNorm), NHWC: for `paper` at 224 px
+   * [B, 56, 56, 64], [B, 28, 28, 128], [B, 14, 14, 320], [B, 7, 7, 512]; the same maps MiT's
+   * `forward_features` returns (NCHW there), so features can be compared with PyTorch on the same weights.
+   * @param images [B, H, W, 3] float32, normalised as the encoder's weights expect (ImageNet mean/std)
+   * @returns the four maps; the caller disposes them
+   */
+  encoderFeatures(images: tf.Tensor4D): tf.Tensor4D[] {
+    this.checkAlive();
+    if (!images || images.rank !== 4 || images.shape[3] !== 3 || images.shape[1] < 4 || images.shape[2] < 4) {
+      throw new Error(`PIALNet.encoderFeatures: images must be [B, H, W, 3] (H, W at least 4)${images?.shape ? `, got [${images.shape.join(', ')}]` : ', got nothing'}`);
+    }
+    this.build();
+    return tf.tidy(() => {
+      const enc = this.encoder.apply(images);
+      const [b, h, w] = [images.shape[0], enc.hw4[0], enc.hw4[1]];
+      return [...enc.maps, tf.reshape(enc.tokens4, [b, h, w, -1]) as tf.Tensor4D];
+    });
   }
 
   /** Trainable variables, optionally of one group. */

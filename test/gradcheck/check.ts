@@ -100,7 +100,7 @@ export function randomBatch(o: PIALNetOptions, batchSize: number, seed: number):
 
 /** The distinct kernels of one training step's forward pass (loss included) of a configuration. */
 export function trainingGraphKernels(base: 'nano' | 'small' = 'nano', extra: Partial<PIALNetOptions> = {}): Invocation[] {
-  const model = PIALNet.create({ base, ...extra, build: true } as Parameters<typeof PIALNet.create>[0]);
+  const model = PIALNet.create({ base, ...extra }, { build: true });
   try {
     const batch = randomBatch(model.options, 2, 11);
     try {
@@ -404,7 +404,7 @@ export async function checkModel(backend: string, opts: { samples?: number; seed
   await tf.setBackend(backend);
   const samples = opts.samples ?? 300;
   const seed = opts.seed ?? 3;
-  const model = PIALNet.create({ base: 'nano', seed, ...opts.model, build: true } as Parameters<typeof PIALNet.create>[0]);
+  const model = PIALNet.create({ base: 'nano', seed, ...opts.model }, { build: true });
   const batch = randomBatch(model.options, 2, seed + 100);
   try {
     const names = [...model.params.specs.keys()];

@@ -24,9 +24,9 @@ function crashAt(dir: string, stage: string, env: Record<string, string> = {}): 
 
 /** First weight of the reloaded model: nano seed 1's value (the step-1 save) or that + 1 (the step-2 save). */
 async function loadedVersion(dir: string): Promise<{ step: number; note?: string; offset: number; loadedFrom: string }> {
-  const fresh = PIALNet.create({ base: 'nano', seed: 1, build: true });
+  const fresh = PIALNet.create({ base: 'nano', seed: 1 }, { build: true });
   const w0 = fresh.variables()[0].dataSync()[0];
-  const m = PIALNet.create({ base: 'nano', seed: 5, build: true });
+  const m = PIALNet.create({ base: 'nano', seed: 5 }, { build: true });
   const loaded = await m.load(dir);
   tf.dispose(Object.values(loaded.optimizer ?? {}));
   const w = m.variables()[0].dataSync()[0];
@@ -100,7 +100,7 @@ void test('a truncated newest checkpoint falls back to the previous one; a check
     const v = await loadedVersion(dir);
     assert.equal(v.step, 1);
     assert.match(v.note ?? '', /was incomplete .*truncated.*loaded the previous complete one/);
-    const small = PIALNet.create({ base: 'small', build: true });
+    const small = PIALNet.create({ base: 'small' }, { build: true });
     await assert.rejects(small.load(dir), /does not match the model/);
     small.dispose();
   } finally {

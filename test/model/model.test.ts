@@ -114,9 +114,9 @@ void test('save and load round trip (weights, config, training state) through a 
     extra.dispose();
     assert.deepEqual(readdirSync(ckpt).sort(), ['config.json', 'optimizer.bin', 'state.json', 'weights.bin']);
     assert.deepEqual(readdirSync(dir), ['ckpt'], 'no temporary folder left');
-    // Save again over it: still one folder.
+    // Save again over it: the checkpoint, and the one before it kept as .ckpt.prev (no temporary folder).
     await m.save(ckpt, { state: { step: 8 } });
-    assert.deepEqual(readdirSync(dir), ['ckpt']);
+    assert.deepEqual(readdirSync(dir).sort(), ['.ckpt.prev', 'ckpt']);
     const loaded = await PIALNet.load(ckpt);
     assert.equal(loaded.options.seed, 1);
     assert.deepEqual(await snapshot(loaded), await snapshot(m));

@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf, initRuntime, runtimeInfo, WEBGPU_SOFTWARE_ENV } from '../../kernel/runtime/index';
-import { resolveOptional } from '../../kernel/runtime/backends';
+import { resolveOptional, initBackendChain } from '../../kernel/runtime/backends';
 import { relError } from '../runtime/helpers';
 
 export { tf };
@@ -107,3 +107,19 @@ export async function compareWithCpu(f: () => Tensor | Tensor[]): Promise<{ relE
 }
 
 export { relError, randomValues, size, TOLERANCE } from '../runtime/helpers';
+
+let wasmToo: Promise<void> | undefined;
+
+/**
+ * Also initialises wasm (its binaries' location, one thread) so a test can switch between cpu, wasm and
+ * webgpu with tf.setBackend; the runtime ends on webgpu again.
+ */
+export function useWasmToo(): Promise<void> {
+  if (webgpuSkip) return Promise.resolve();
+  wasmToo ??= (async () => {
+    await useWebgpu();
+    await initBackendChain({ backend: 'wasm', notebookDir: ROOT });
+    await initBackendChain({ backend: 'webgpu', notebookDir: ROOT, allowSoftwareAdapter: true });
+  })();
+  return wasmToo;
+}

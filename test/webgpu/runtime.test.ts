@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { tf, webgpuSkip } from './setup';
+import { tf, webgpuSkip, flushGpu } from './setup';
 import { runtimeInfo, describeRuntime, runtime, webgpuSyncReadCount, WEBGPU_SOFTWARE_ENV } from '../../kernel/runtime/index';
 import { initBackendChain, allowSoftwareFromEnv } from '../../kernel/runtime/backends';
 
@@ -79,10 +79,7 @@ void test('runtime.info() reports the GPU bytes held by tensors on webgpu', { sk
   assert.ok(mid.gpuBytesAllocated! >= mid.gpuBytes!);
   assert.match(describeRuntime(runtimeInfo()).text, /GPU buffers [\d.]+ KiB in use, [\d.]+ (KiB|MiB) allocated/);
   tf.dispose(x);
-  // tfjs-backend-webgpu releases a disposed tensor's buffer once the queue that used it is submitted.
-  const flush = tf.matMul(tf.ones([8, 8]), tf.ones([8, 8]));
-  await flush.data();
-  flush.dispose();
+  await flushGpu();
   assert.ok(runtime.memory().gpuBytes! < mid.gpuBytes!, `disposing frees the buffer: ${mid.gpuBytes} -> ${runtime.memory().gpuBytes}`);
 });
 

@@ -123,3 +123,13 @@ export function useWasmToo(): Promise<void> {
   })();
   return wasmToo;
 }
+
+/**
+ * Submits the backend's queue by reading a small device-computed product: tfjs-backend-webgpu frees a
+ * disposed tensor's buffer only once the commands that used it are submitted.
+ */
+export async function flushGpu(): Promise<void> {
+  const p = tf.tidy(() => tf.matMul(tf.ones([8, 8]), tf.ones([8, 8])));
+  await p.data();
+  p.dispose();
+}

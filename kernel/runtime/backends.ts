@@ -5,7 +5,7 @@
  * from the configured folder, never bundled and never needed to install the extension.
  */
 import { createRequire } from 'node:module';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -278,7 +278,9 @@ function vulkanHint(): string {
 function ensureRuntimeDir(): void {
   if (process.platform !== 'linux' || process.env.XDG_RUNTIME_DIR) return;
   try {
-    process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'affordance-lab-xdg-'));
+    const dir = mkdtempSync(join(tmpdir(), 'affordance-lab-xdg-'));
+    process.env.XDG_RUNTIME_DIR = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   } catch {
     // an unwritable temp folder only costs the warnings
   }

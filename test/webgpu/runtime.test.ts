@@ -6,6 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { tf, webgpuSkip, flushGpu } from './setup';
 import { runtimeInfo, describeRuntime, runtime, webgpuSyncReadCount, WEBGPU_SOFTWARE_ENV } from '../../kernel/runtime/index';
 import { initBackendChain, allowSoftwareFromEnv } from '../../kernel/runtime/backends';
@@ -132,4 +134,23 @@ void test('a synchronous read right after many queued kernels waits for them', {
   const v = x.dataSync();
   assert.ok(Math.abs(v[0] - 1.625) < 1e-5 && Math.abs(v[4095] - 1.625) < 1e-5, `got ${v[0]}, ${v[4095]}`);
   x.dispose();
+});
+
+void test('without XDG_RUNTIME_DIR Dawn gets a private temporary one, removed when the process exits', { skip }, () => {
+  const env: NodeJS.ProcessEnv = { ...process.env, [WEBGPU_SOFTWARE_ENV]: '1' };
+  delete env.XDG_RUNTIME_DIR;
+  const script = `
+    const { initRuntime } = require('./kernel/runtime/index.ts');
+    initRuntime({ backend: 'webgpu', notebookDir: process.cwd() }).then((i) => {
+      const dir = process.env.XDG_RUNTIME_DIR;
+      console.log(JSON.stringify({ backend: i.backend, dir, exists: require('node:fs').existsSync(dir) }));
+    });`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { backend: string; dir?: string; exists: boolean };
+  assert.equal(got.backend, 'webgpu');
+  assert.match(got.dir ?? '', /affordance-lab-xdg-/);
+  assert.equal(got.exists, true);
+  assert.equal(existsSync(got.dir!), false, 'removed at exit');
+  assert.doesNotMatch(r.stderr, /XDG_RUNTIME_DIR/);
 });

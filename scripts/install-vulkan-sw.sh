@@ -4,6 +4,8 @@
 # requires; Mesa 25 from bookworm-backports has it. On Debian 12 the backports suite is added to apt's
 # sources when missing. On other systems nothing is installed and the reason is printed; the webgpu
 # tests then skip with what they need.
+# Exit status: 0 when a Vulkan driver is in place (installed now or before), 3 when none could be
+# installed here (not Debian 12, not root); other codes are failures of apt.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -23,13 +25,14 @@ if [ "$codename" != bookworm ]; then
     echo "vulkan: lavapipe and libvulkan.so.1 already present"
   else
     echo "vulkan: not Debian 12 (bookworm); install Mesa >= 24 lavapipe (mesa-vulkan-drivers) and libvulkan1 by hand for the webgpu tests"
+    exit 3
   fi
   exit 0
 fi
 
 if [ "$(id -u)" != 0 ]; then
   echo "vulkan: not root, cannot install mesa-vulkan-drivers and libvulkan1 from bookworm-backports"
-  exit 0
+  exit 3
 fi
 
 installed_mesa=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)

@@ -17,6 +17,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { tf, initRuntime, runtimeInfo, WEBGPU_SOFTWARE_ENV } from '../../kernel/runtime/index';
 import { resolveOptional, initBackendChain } from '../../kernel/runtime/backends';
 import { relError } from '../runtime/helpers';
@@ -46,17 +48,40 @@ function vulkanIcdPresent(): boolean {
   });
 }
 
-/** Why the suite cannot run here (and what it needs), or false when it can. */
-function skipReason(): string | false {
-  if (!resolveOptional('webgpu', [ROOT])) return 'the npm package `webgpu` (Dawn) is not installed; run `npm ci`';
-  if (process.platform === 'linux') {
-    if (!libvulkanPresent()) return 'libvulkan.so.1 is missing; install the Vulkan loader (Debian: libvulkan1) and a Vulkan driver (no GPU: Mesa >= 24 lavapipe, mesa-vulkan-drivers from bookworm-backports; scripts/install-vulkan-sw.sh does it)';
-    if (!vulkanIcdPresent()) return 'no Vulkan driver (ICD) is installed; install a GPU driver or, without a GPU, Mesa >= 24 lavapipe (mesa-vulkan-drivers from bookworm-backports; scripts/install-vulkan-sw.sh)';
+const NEEDS = 'a Vulkan driver Dawn accepts (without a GPU: Mesa >= 24 lavapipe; on Debian 12 mesa-vulkan-drivers and libvulkan1 from bookworm-backports, which scripts/install-vulkan-sw.sh installs)';
+
+/** Asks Dawn for an adapter in a child process (a missing or unusable driver must not hang this one). */
+function probeAdapter(pkg: string): string | false {
+  const script = `
+    const { create } = await import(${JSON.stringify(pathToFileURL(pkg).href)});
+    const a = await create([]).requestAdapter();
+    console.log(JSON.stringify(a ? { name: a.info.description || a.info.device || 'adapter' } : { error: 'no adapter' }));
+    process.exit(0);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  const last = r.stdout?.trim().split('\n').pop() ?? '';
+  if (r.status === 0 && last.startsWith('{')) {
+    const got = JSON.parse(last) as { name?: string; error?: string };
+    return got.error ? `Dawn found no adapter; the suite needs ${NEEDS}` : false;
   }
-  return false;
+  return `the Dawn adapter probe failed (${(r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n')[0]}); the suite needs ${NEEDS}`;
 }
 
-export const webgpuSkip: string | false = skipReason();
+/** Why the suite cannot run here (and what it needs), or false when it can. */
+function skipReason(): string | false {
+  const found = resolveOptional('webgpu', [ROOT]);
+  if (!found) return 'the npm package `webgpu` (Dawn) is not installed; run `npm ci`';
+  if (process.platform === 'linux') {
+    if (!libvulkanPresent()) return `libvulkan.so.1 (the Vulkan loader) is missing; the suite needs it and ${NEEDS}`;
+    if (!vulkanIcdPresent()) return `no Vulkan driver (ICD) is installed; the suite needs ${NEEDS}`;
+  }
+  return probeAdapter(found.path);
+}
+
+/**
+ * Env AFFORDANCE_LAB_WEBGPU_REQUIRED=1 (set by .ci/run once the driver is installed) turns every skip
+ * into a run, so that a broken driver fails CI instead of skipping the suite.
+ */
+export const webgpuSkip: string | false = /^(1|true|yes)$/i.test(process.env.AFFORDANCE_LAB_WEBGPU_REQUIRED ?? '') ? false : skipReason();
 
 let started: Promise<void> | undefined;
 

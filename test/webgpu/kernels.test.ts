@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { tf, webgpuSkip, useWebgpu, compareWithCpu, randomValues, size, TOLERANCE, type Tensor } from './setup';
 import { WASM_TRAINING_KERNELS } from '../../kernel/runtime/wasmKernels';
 
-before(useWebgpu);
+before(async () => {
+  await useWebgpu();
+  // tfjs-backend-webgpu runs some kernels (Slice, Transpose, reductions, element-wise ops) on the CPU
+  // when their inputs are small and still on the host; here every kernel must run its shader.
+  if (!webgpuSkip) tf.env().set('WEBGPU_CPU_HANDOFF_SIZE_THRESHOLD', 0);
+});
 const skip = webgpuSkip;
 
 type Shape4 = [number, number, number, number];

@@ -81,7 +81,7 @@ function report(dir: string, mode: string): void {
   if (bench) {
     lines.push('', 'benchmarks:');
     for (const [k, v] of Object.entries(bench)) {
-      if (/^(runtime\.(conv_gflops|train_step_ms)_[a-z]+|model\.[a-z]+\.(small_train|small_infer|metrics))/.test(k) || k.startsWith('model.') || k === 'runtime.backends_found') {
+      if (/^runtime\.(conv_gflops|train_step_ms)_[a-z]+/.test(k) || /^(model|metrics)\./.test(k) || k === 'runtime.backends_found') {
         lines.push(`  ${k.padEnd(44)} ${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`);
       }
     }

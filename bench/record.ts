@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 
-const resultsFile = join(__dirname, 'results.json');
+/** bench/results.json, or the file named by AFFORDANCE_LAB_BENCH_RESULTS (scripts/gpu-check.sh writes its own). */
+const resultsFile = process.env.AFFORDANCE_LAB_BENCH_RESULTS || join(__dirname, 'results.json');
 
 /**
  * Merges figures into bench/results.json (keys like `kernel.roundtrip_p50_ms`) and prints them.

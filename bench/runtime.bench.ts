@@ -31,15 +31,18 @@ interface Timing {
   cpu: number;
 }
 
-/** Median times of `reps` runs after `warm` warm-up runs; fn must wait for its result. */
-function timeIt(fn: () => void, warm: number, reps: number): Timing {
-  for (let i = 0; i < warm; i++) fn();
+/**
+ * Median times of `reps` runs after `warm` warm-up runs; fn must wait for its result (an asynchronous
+ * read, so that GPU backends are measured without a synchronous read-back).
+ */
+async function timeIt(fn: () => Promise<void>, warm: number, reps: number): Promise<Timing> {
+  for (let i = 0; i < warm; i++) await fn();
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let i = 0; i < reps; i++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    fn();
+    await fn();
     wall.push(performance.now() - t0);
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1000);
@@ -52,7 +55,11 @@ async function convGflops(backend: string, reps: number): Promise<Timing> {
   const x = tf.randomNormal([8, 56, 56, 64], 0, 1, 'float32', 1) as tfc.Tensor4D;
   const w = tf.randomNormal([3, 3, 64, 64], 0, 0.1, 'float32', 2) as tfc.Tensor4D;
   // The tidy callback returns nothing: tidy would otherwise walk the returned values looking for tensors.
-  const t = timeIt(() => tf.tidy(() => void tf.conv2d(x, w, 1, 'same').dataSync()), 1, reps);
+  const t = await timeIt(async () => {
+    const y = tf.conv2d(x, w, 1, 'same');
+    await y.data();
+    y.dispose();
+  }, 1, reps);
   tf.dispose([x, w]);
   return { wall: CONV_FLOPS / (t.wall * 1e6), cpu: CONV_FLOPS / (t.cpu * 1e6) };
 }
@@ -64,12 +71,12 @@ async function trainStepMs(backend: string, warm: number, reps: number): Promise
   tf.dispose(init);
   const { x, y } = makeBatch(SMALL_NET, 8, 112, 112, 2);
   const opt = tf.train.adam(1e-3);
-  const step = (): void => {
+  const step = async (): Promise<void> => {
     const loss = opt.minimize(() => bceLoss(forward(SMALL_NET, vars, x), y), true, vars);
-    loss?.dataSync();
+    await loss?.data();
     loss?.dispose();
   };
-  const t = timeIt(step, warm, reps);
+  const t = await timeIt(step, warm, reps);
   opt.dispose();
   tf.dispose([...vars, x, y]);
   return t;

@@ -19,6 +19,8 @@ export interface KernelSettings {
   /** Node executable; undefined means the Node that runs the host. */
   nodePath?: string;
   nativeModulesPath?: string;
+  /** `affordanceLab.webgpuAllowSoftware`: a forced webgpu backend may use a software adapter. */
+  webgpuAllowSoftware: boolean;
   interruptGraceMs: number;
   startTimeoutMs: number;
   maxOutputChars: number;
@@ -53,6 +55,13 @@ function positiveNumber(read: (key: string) => unknown, key: string, fallback: n
   return v;
 }
 
+function optionalBoolean(read: (key: string) => unknown, key: string): boolean {
+  const v = read(key);
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') throw new SettingsError(`setting affordanceLab.${key} is ${JSON.stringify(v)}; expected true or false`);
+  return v;
+}
+
 function optionalString(read: (key: string) => unknown, key: string): string | undefined {
   const v = read(key);
   if (v === undefined || v === null) return undefined;
@@ -83,6 +92,7 @@ export function resolveKernelSettings(read: (key: string) => unknown, env: Recor
     backendSource,
     nodePath: optionalString(read, 'nodePath'),
     nativeModulesPath: optionalString(read, 'nativeModulesPath'),
+    webgpuAllowSoftware: optionalBoolean(read, 'webgpuAllowSoftware'),
     interruptGraceMs: positiveNumber(read, 'interruptGraceSeconds', DEFAULTS.interruptGraceSeconds) * 1000,
     startTimeoutMs: positiveNumber(read, 'kernelStartTimeoutSeconds', DEFAULTS.kernelStartTimeoutSeconds) * 1000,
     maxOutputChars: Math.floor(positiveNumber(read, 'maxOutputChars', DEFAULTS.maxOutputChars)),
@@ -94,7 +104,9 @@ export function resolveKernelSettings(read: (key: string) => unknown, env: Recor
  * VS Code that is Electron, which behaves as plain Node only with ELECTRON_RUN_AS_NODE=1.
  * @param hostExecPath `process.execPath` of the host
  */
-export function kernelLaunch(settings: Pick<KernelSettings, 'nodePath'>, hostExecPath: string): { nodePath: string; env: Record<string, string> } {
-  if (settings.nodePath) return { nodePath: settings.nodePath, env: {} };
-  return { nodePath: hostExecPath, env: { ELECTRON_RUN_AS_NODE: '1' } };
+export function kernelLaunch(settings: Pick<KernelSettings, 'nodePath'> & { webgpuAllowSoftware?: boolean }, hostExecPath: string): { nodePath: string; env: Record<string, string> } {
+  // The kernel's runtime reads this variable (the host's own value, if set, reaches it too).
+  const software: Record<string, string> = settings.webgpuAllowSoftware ? { AFFORDANCE_LAB_WEBGPU_ALLOW_SOFTWARE: '1' } : {};
+  if (settings.nodePath) return { nodePath: settings.nodePath, env: { ...software } };
+  return { nodePath: hostExecPath, env: { ELECTRON_RUN_AS_NODE: '1', ...software } };
 }

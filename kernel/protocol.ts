@@ -39,7 +39,13 @@ export interface RuntimeInfo {
   tfjsVersion: string;
   /** Why earlier backends of the chain were skipped, in order. */
   skipped: { backend: string; reason: string }[];
-  memory: { numTensors: number; numBytes: number };
+  /**
+   * Live tensors and their bytes; on a GPU backend that knows them (webgpu), also the bytes of device
+   * buffers held by tensors (`gpuBytes`) and allocated in all, pooled ones included (`gpuBytesAllocated`).
+   */
+  memory: { numTensors: number; numBytes: number; gpuBytes?: number; gpuBytesAllocated?: number };
+  /** The WebGPU adapter (webgpu backend only); `software` is true for lavapipe/llvmpipe, SwiftShader and the like. */
+  adapter?: { name: string; vendor: string; architecture: string; software: boolean };
 }
 
 export interface KernelInfo {

@@ -1,10 +1,11 @@
 // Runs every test that can run on this machine with Node's test runner (TypeScript through tsx).
-// Usage: node scripts/run-tests.mjs [folder-or-file ...]   (default: everything under test/ but e2e/ and vscode/)
+// Usage: node scripts/run-tests.mjs [folder-or-file ...]   (default: everything under test/ but e2e/, vscode/ and
+// webgpu/, which `npm run test:webgpu` runs on its own)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const excluded = new Set(['test/e2e', 'test/vscode', 'test/fixtures']);
+const excluded = new Set(['test/e2e', 'test/vscode', 'test/fixtures', 'test/webgpu']);
 /** @param {string} p @returns {string[]} */
 function collect(p) {
   if (excluded.has(p) && !process.argv.slice(2).includes(p)) return [];

@@ -5,9 +5,9 @@
  * from the configured folder, never bundled and never needed to install the extension.
  */
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import type { BackendChoice, BackendName } from '../protocol';
@@ -16,6 +16,7 @@ import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasmKernels';
 import { registerCpuFixes } from './cpuFixes';
 import { registerGradientFixes } from './gradFixes';
+import { hookDawnEvents, installSyncReads } from './webgpuSync';
 
 // Registered on import, so that a cell switching backends by hand (tf.setBackend) can train too.
 registerWasmTrainingKernels();
@@ -36,11 +37,36 @@ export class BackendUnavailable extends Error {
   }
 }
 
+/**
+ * Env variable that lets a forced `webgpu` backend use a software adapter (Mesa's lavapipe/llvmpipe,
+ * SwiftShader): `1`/`true`/`yes`. For checking a setup and for tests; `auto` never uses a software adapter.
+ */
+export const WEBGPU_SOFTWARE_ENV = 'AFFORDANCE_LAB_WEBGPU_ALLOW_SOFTWARE';
+
+/** Reads {@link WEBGPU_SOFTWARE_ENV}; anything else than 1/true/yes (or unset) is false. */
+export function allowSoftwareFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return /^(1|true|yes)$/i.test(env[WEBGPU_SOFTWARE_ENV]?.trim() ?? '');
+}
+
 export interface ChainOptions {
   backend: BackendChoice;
   notebookDir: string;
   nativeModulesPath?: string;
+  /**
+   * A forced `webgpu` backend may use a software adapter (default: the env variable
+   * AFFORDANCE_LAB_WEBGPU_ALLOW_SOFTWARE). Ignored by `auto`, which never picks one.
+   */
+  allowSoftwareAdapter?: boolean;
   onProgress?: (msg: string) => void;
+}
+
+/** The WebGPU adapter in use (webgpu backend only). */
+export interface AdapterState {
+  name: string;
+  vendor: string;
+  architecture: string;
+  /** A software rasteriser (lavapipe/llvmpipe, SwiftShader, WARP) rather than a GPU. */
+  software: boolean;
 }
 
 interface RuntimeState {
@@ -48,6 +74,7 @@ interface RuntimeState {
   device: string;
   threads: number;
   skipped: { backend: string; reason: string }[];
+  adapter?: AdapterState;
 }
 
 const state: RuntimeState = { backend: undefined, device: 'not initialised', threads: 1, skipped: [] };
@@ -114,6 +141,7 @@ function quietly<T>(fn: () => T): T {
 interface Loaded {
   device: string;
   threads: number;
+  adapter?: AdapterState;
 }
 
 type Loader = (opts: ChainOptions) => Promise<Loaded>;
@@ -132,7 +160,7 @@ async function activate(name: string): Promise<void> {
 const loaders: Record<'tensorflow-gpu' | 'webgpu' | 'tensorflow-cpu' | 'wasm' | 'cpu', Loader> = {
   'tensorflow-gpu': async (o) => loadTensorflow(o, '@tensorflow/tfjs-node-gpu', true),
   'tensorflow-cpu': async (o) => loadTensorflow(o, '@tensorflow/tfjs-node', false),
-  webgpu: async (o) => loadWebgpu(o),
+  webgpu: async (o) => loadWebgpu(o, o.backend === 'webgpu' && (o.allowSoftwareAdapter ?? allowSoftwareFromEnv())),
   wasm: async () => loadWasm(),
   cpu: async () => {
     await activate('cpu');
@@ -226,7 +254,7 @@ interface GpuLike {
 }
 interface AdapterLike {
   isFallbackAdapter?: boolean;
-  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
 }
 
 /** Adapters that Dawn offers but that are software rasterisers, slower than wasm for training. */
@@ -250,12 +278,28 @@ function vulkanHint(): string {
   return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1'))) ? '' : '; libvulkan.so.1 is not installed';
 }
 
+/** Dawn (through Mesa) writes warnings when XDG_RUNTIME_DIR is unset; it gets a private temporary one. */
+function ensureRuntimeDir(): void {
+  if (process.platform !== 'linux' || process.env.XDG_RUNTIME_DIR) return;
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'affordance-lab-xdg-'));
+    process.env.XDG_RUNTIME_DIR = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  } catch {
+    // an unwritable temp folder only costs the warnings
+  }
+}
+
+function isSoftware(a: AdapterLike): boolean {
+  return a.isFallbackAdapter === true || a.info?.isFallbackAdapter === true || SOFTWARE_ADAPTER.test(adapterName(a)) || /^(cpu|software)$/i.test(a.info?.architecture ?? '');
+}
+
 function adapterName(a: AdapterLike): string {
   const i = a.info ?? {};
   return i.description || [i.vendor, i.architecture, i.device].filter(Boolean).join(' ') || 'unnamed adapter';
 }
 
-async function loadWebgpu(o: ChainOptions): Promise<Loaded> {
+async function loadWebgpu(o: ChainOptions, allowSoftware: boolean): Promise<Loaded> {
   if (!tf.findBackendFactory('webgpu')) {
     const roots = searchRoots(o);
     const found = resolveOptional('webgpu', roots);
@@ -272,6 +316,9 @@ async function loadWebgpu(o: ChainOptions): Promise<Loaded> {
     } catch (e) {
       throw new BackendUnavailable('webgpu', `the Dawn binding at ${found.path} failed to load: ${errorText(e)}`);
     }
+    ensureRuntimeDir();
+    // Before create(): Dawn schedules its event processing through setImmediate from then on.
+    hookDawnEvents();
     const gpu = dawn.create([]);
     let adapter: AdapterLike | null;
     try {
@@ -280,10 +327,11 @@ async function loadWebgpu(o: ChainOptions): Promise<Loaded> {
       throw new BackendUnavailable('webgpu', `Dawn could not get a GPU adapter: ${errorText(e)}`);
     }
     if (!adapter) throw new BackendUnavailable('webgpu', `Dawn found no usable GPU adapter (no Vulkan, Metal or D3D12 driver with the features Dawn requires${vulkanHint()})`);
-    if (adapter.isFallbackAdapter || SOFTWARE_ADAPTER.test(adapterName(adapter))) {
-      throw new BackendUnavailable('webgpu', `Dawn offers only a software adapter (${adapterName(adapter)}), slower than wasm`);
+    const software = isSoftware(adapter);
+    if (software && !allowSoftware) {
+      throw new BackendUnavailable('webgpu', `Dawn offers only a software adapter (${adapterName(adapter)}), slower than wasm; set ${WEBGPU_SOFTWARE_ENV}=1 with backend webgpu to use it anyway`);
     }
-    webgpuDevice = adapterName(adapter);
+    webgpuAdapter = { name: adapterName(adapter), vendor: adapter.info?.vendor ?? '', architecture: adapter.info?.architecture ?? '', software };
     // tfjs-backend-webgpu looks for navigator.gpu and the GPU* constants when it is first evaluated.
     Object.assign(globalThis, dawn.globals);
     const g = globalThis as { navigator?: object };
@@ -292,17 +340,23 @@ async function loadWebgpu(o: ChainOptions): Promise<Loaded> {
     await import('@tensorflow/tfjs-backend-webgpu');
     if (!tf.findBackendFactory('webgpu')) throw new BackendUnavailable('webgpu', 'tfjs-backend-webgpu did not register its backend');
   }
+  const a = webgpuAdapter;
+  if (a?.software && !allowSoftware) {
+    throw new BackendUnavailable('webgpu', `Dawn offers only a software adapter (${a.name}), slower than wasm; set ${WEBGPU_SOFTWARE_ENV}=1 with backend webgpu to use it anyway`);
+  }
   try {
     await activate('webgpu');
+    installSyncReads(tf.backend());
   } catch (e) {
     // A registered but broken webgpu backend must not be picked by tf.ready() later (it has the top priority).
     tf.removeBackend('webgpu');
     throw e;
   }
-  return { device: `${webgpuDevice ?? 'GPU'} (WebGPU, Dawn)`, threads: 1 };
+  const kind = a?.software ? 'software adapter, WebGPU, Dawn' : 'WebGPU, Dawn';
+  return { device: `${a?.name ?? 'GPU'} (${kind})`, threads: 1, ...(a ? { adapter: { ...a } } : {}) };
 }
 
-let webgpuDevice: string | undefined;
+let webgpuAdapter: AdapterState | undefined;
 
 /**
  * The Emscripten glue of tfjs-backend-wasm installs process handlers that rethrow every uncaught
@@ -365,6 +419,7 @@ export async function initBackendChain(o: ChainOptions): Promise<void> {
       state.device = loaded.device;
       state.threads = loaded.threads;
       state.skipped = skipped;
+      state.adapter = loaded.adapter;
       o.onProgress?.(`using ${state.backend}: ${loaded.device}`);
       return;
     } catch (e) {

@@ -10,6 +10,9 @@ import { MIME_BUNDLE } from '../display';
 import { tf } from './tf';
 import { initBackendChain, currentState, BACKEND_NAMES } from './backends';
 
+export { WEBGPU_SOFTWARE_ENV } from './backends';
+export { webgpuSyncReadCount } from './webgpuSync';
+
 export { tf, TFJS_MODULES } from './tf';
 export type { TfNamespace } from './tf';
 
@@ -21,6 +24,11 @@ export interface RuntimeOptions {
   notebookDir: string;
   /** Extra folder searched for @tensorflow/tfjs-node-gpu, @tensorflow/tfjs-node and webgpu. */
   nativeModulesPath?: string;
+  /**
+   * A forced `webgpu` backend may use a software adapter (lavapipe, SwiftShader); default: env
+   * AFFORDANCE_LAB_WEBGPU_ALLOW_SOFTWARE. `auto` never uses one.
+   */
+  allowSoftwareAdapter?: boolean;
   /** Progress lines while backends are probed (e.g. for the kernel banner). */
   onProgress?: (msg: string) => void;
 }
@@ -66,15 +74,25 @@ export function initRuntime(opts: RuntimeOptions): Promise<RuntimeInfo> {
 /** Snapshot of the runtime: backend, device, threads, tfjs version, skipped backends, live memory. */
 export function runtimeInfo(): RuntimeInfo {
   const st = currentState();
-  const mem = tf.memory();
+  const backend = st.backend ?? tf.getBackend() ?? 'none';
   return {
-    backend: st.backend ?? tf.getBackend() ?? 'none',
+    backend,
     device: st.device,
     threads: st.threads,
     tfjsVersion: tf.version_core,
     skipped: st.skipped.map((s) => ({ ...s })),
-    memory: { numTensors: mem.numTensors, numBytes: mem.numBytes },
+    memory: memorySnapshot(),
+    ...(st.adapter && backend === 'webgpu' ? { adapter: { ...st.adapter } } : {}),
   };
+}
+
+/** tf.memory() plus the device-buffer figures a GPU backend reports (tfjs-backend-webgpu: numBytesInGPU). */
+function memorySnapshot(): RuntimeInfo['memory'] {
+  const mem = tf.memory() as ReturnType<typeof tf.memory> & { numBytesInGPU?: unknown; numBytesAllocatedInGPU?: unknown };
+  const out: RuntimeInfo['memory'] = { numTensors: mem.numTensors, numBytes: mem.numBytes };
+  if (typeof mem.numBytesInGPU === 'number') out.gpuBytes = mem.numBytesInGPU;
+  if (typeof mem.numBytesAllocatedInGPU === 'number') out.gpuBytesAllocated = mem.numBytesAllocatedInGPU;
+  return out;
 }
 
 /** {@link RuntimeInfo} that renders itself as a small table in a notebook. */
@@ -89,10 +107,13 @@ function formatBytes(n: number): string {
 
 /** Plain-text and markdown forms of a runtime snapshot (used by `runtime.info()` and the kernel banner). */
 export function describeRuntime(info: RuntimeInfo): { text: string; markdown: string } {
-  const mem = `${info.memory.numTensors} tensors, ${formatBytes(info.memory.numBytes)}`;
+  const m = info.memory;
+  const gpu = m.gpuBytes === undefined ? '' : `; GPU buffers ${formatBytes(m.gpuBytes)} in use${m.gpuBytesAllocated === undefined ? '' : `, ${formatBytes(m.gpuBytesAllocated)} allocated`}`;
+  const mem = `${m.numTensors} tensors, ${formatBytes(m.numBytes)}${gpu}`;
   const rows: [string, string][] = [
     ['backend', info.backend],
     ['device', info.device],
+    ...(info.adapter ? [['adapter', `${info.adapter.software ? 'software' : 'hardware'} (${info.adapter.name})`] as [string, string]] : []),
     ['threads', String(info.threads)],
     ['tfjs', info.tfjsVersion],
     ['memory', mem],
@@ -130,10 +151,7 @@ export const runtime = {
   /** What the kernel's tensors run on, displayed as a table in a notebook. */
   info: runtimeInfoView,
   /** Live tensor memory of the engine. */
-  memory: (): { numTensors: number; numBytes: number } => {
-    const m = tf.memory();
-    return { numTensors: m.numTensors, numBytes: m.numBytes };
-  },
+  memory: (): RuntimeInfo['memory'] => memorySnapshot(),
   /** The kernel's tfjs instance (the same object cells get for `@tensorflow/tfjs`). */
   tf,
 };

@@ -6,7 +6,7 @@ const reader = (values: Record<string, unknown>) => (key: string): unknown => va
 
 void test('defaults when nothing is set', () => {
   const s = resolveKernelSettings(reader({}), {});
-  assert.deepEqual(s, { backend: 'auto', backendSource: 'default', nodePath: undefined, nativeModulesPath: undefined, interruptGraceMs: 3000, startTimeoutMs: 30000, maxOutputChars: 1_000_000 });
+  assert.deepEqual(s, { backend: 'auto', backendSource: 'default', nodePath: undefined, nativeModulesPath: undefined, webgpuAllowSoftware: false, interruptGraceMs: 3000, startTimeoutMs: 30000, maxOutputChars: 1_000_000 });
 });
 
 void test('the setting picks the backend and AFFORDANCE_LAB_BACKEND overrides it', () => {
@@ -33,4 +33,12 @@ void test('seconds become milliseconds', () => {
 void test('the kernel runs on the host executable as Node unless a node path is set', () => {
   assert.deepEqual(kernelLaunch({}, '/opt/code/code'), { nodePath: '/opt/code/code', env: { ELECTRON_RUN_AS_NODE: '1' } });
   assert.deepEqual(kernelLaunch({ nodePath: '/usr/bin/node' }, '/opt/code/code'), { nodePath: '/usr/bin/node', env: {} });
+});
+
+void test('affordanceLab.webgpuAllowSoftware reaches the kernel as AFFORDANCE_LAB_WEBGPU_ALLOW_SOFTWARE', () => {
+  const s = resolveKernelSettings(reader({ webgpuAllowSoftware: true }), {});
+  assert.equal(s.webgpuAllowSoftware, true);
+  assert.deepEqual(kernelLaunch(s, '/opt/code/code').env, { ELECTRON_RUN_AS_NODE: '1', AFFORDANCE_LAB_WEBGPU_ALLOW_SOFTWARE: '1' });
+  assert.deepEqual(kernelLaunch({ ...s, nodePath: '/usr/bin/node' }, '/opt/code/code').env, { AFFORDANCE_LAB_WEBGPU_ALLOW_SOFTWARE: '1' });
+  assert.throws(() => resolveKernelSettings(reader({ webgpuAllowSoftware: 'yes' }), {}), /affordanceLab.webgpuAllowSoftware is "yes"; expected true or false/);
 });

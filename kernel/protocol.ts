@@ -195,6 +195,11 @@ export interface HeatmapPayload {
   colormap?: ColormapName;
   /** Overlay opacity in [0, 1]. */
   opacity?: number;
+  /**
+   * Size of the original image, in whose pixel coordinates the renderer reports the position under the
+   * cursor (`image` may be a downscaled copy). Default: the size of `image`, else of the first map.
+   */
+  imageSize?: { width: number; height: number };
 }
 
 export interface Keypoint {

@@ -39,6 +39,17 @@ const CSS = `
 .al-panel canvas.al-view { display: block; width: 100%; cursor: crosshair; border-radius: 2px; }
 .al-legend { display: grid; grid-template-columns: auto 1fr auto; gap: 6px; align-items: center; margin-top: 4px; font-size: 0.9em; font-variant-numeric: tabular-nums; }
 .al-legend canvas { width: 100%; height: 10px; display: block; image-rendering: auto; border: 1px solid var(--vscode-panel-border, rgba(128,128,128,0.35)); }
+.al-legend-scale { grid-column: 1 / -1; margin-top: -2px; color: var(--vscode-descriptionForeground, #717171); font-size: 0.92em; }
+.al-has-tooltip { position: relative; }
+.al-tooltip { position: absolute; z-index: 5; pointer-events: none; max-width: 300px; padding: 4px 8px; border-radius: 3px;
+  font-size: 0.92em; font-variant-numeric: tabular-nums; line-height: 1.35; white-space: nowrap;
+  color: var(--vscode-editorHoverWidget-foreground, var(--vscode-foreground, inherit));
+  background: var(--vscode-editorHoverWidget-background, var(--vscode-editorWidget-background, #f3f3f3));
+  border: 1px solid var(--vscode-editorHoverWidget-border, var(--vscode-panel-border, rgba(128,128,128,0.5))); box-shadow: 0 2px 8px rgba(0,0,0,0.25); }
+.al-tooltip-title { font-weight: 600; }
+.al-tooltip-row { display: flex; justify-content: space-between; gap: 12px; }
+.al-tooltip-value { font-family: var(--vscode-editor-font-family, ui-monospace, monospace); }
+.al-tooltip-at, .al-tooltip-note { color: var(--vscode-descriptionForeground, #717171); font-size: 0.92em; }
 .al-readout { font-family: var(--vscode-editor-font-family, ui-monospace, monospace); font-size: 0.92em; min-height: 1.4em; margin-top: 6px;
   color: var(--vscode-foreground, inherit); font-variant-numeric: tabular-nums; }
 .al-stage { position: relative; width: 100%; max-width: 100%; overflow: hidden; border-radius: 2px;

@@ -168,6 +168,11 @@ export function checkHeatmap(v: unknown): CheckedHeatmap {
   }
   if (p.colormap !== undefined) c.oneOf(p.colormap, 'colormap', ['turbo', 'jet', 'viridis'] as const);
   if (p.opacity !== undefined) c.num(p.opacity, 'opacity', { min: 0, max: 1 });
+  if (p.imageSize !== undefined) {
+    const o = c.obj(p.imageSize, 'imageSize');
+    c.num(o.width, 'imageSize.width', { min: 1, max: 1 << 20, int: true });
+    c.num(o.height, 'imageSize.height', { min: 1, max: 1 << 20, int: true });
+  }
   return { payload: p as unknown as HeatmapPayload, maps, gt };
 }
 

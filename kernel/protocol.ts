@@ -253,6 +253,12 @@ export interface MetricsPayload {
   runs: MetricsRun[];
   /** NSS threshold used for the runs (reported with every table). */
   nssThreshold?: number;
+  /**
+   * Order of the classes ("as listed"), and of the body parts, as the runs give them. Saved notebooks
+   * sort object keys, so `perClass` alone does not keep it.
+   */
+  classOrder?: string[];
+  partOrder?: string[];
 }
 
 export interface TrainingPoint {

@@ -4,7 +4,7 @@
  * reading the dataset (file, line, message).
  */
 import type { DatasetPayload, DatasetThumbnail } from '../kernel/protocol';
-import { axis, baseLayout, createChart, plotlyFor } from './charts';
+import { axis, baseLayout, chartTitle, createChart, legendAbove, plotlyFor } from './charts';
 import { base64ToBytes, h, plotText, selectControl } from './dom';
 import type { View, ViewEnv } from './renderer';
 import { onThemeChange, type Theme } from './theme';
@@ -112,10 +112,10 @@ export async function renderDataset(root: HTMLElement, payload: unknown, env: Vi
     layout: baseLayout(theme, {
       height: 280,
       barmode: 'group',
-      title: { text: 'Images per class', x: 0, xanchor: 'left', font: { size: theme.fontSize + 1, color: theme.foreground } },
+      title: chartTitle(theme, 'Images per class'),
       xaxis: axis(theme, { tickangle: p.classes.length > 8 ? -40 : 0, categoryorder: 'array', categoryarray: names }),
       yaxis: axis(theme, { title: { text: 'images' } }),
-      legend: { orientation: 'h', x: 1, xanchor: 'right', y: 1, yanchor: 'bottom', font: { color: theme.foreground } },
+      ...legendAbove(theme),
     }),
   });
 
@@ -138,7 +138,7 @@ export async function renderDataset(root: HTMLElement, payload: unknown, env: Vi
     ],
     layout: baseLayout(theme, {
       height: 90 + 26 * p.parts.length + 60,
-      title: { text: 'Contacts: body part × class', x: 0, xanchor: 'left', font: { size: theme.fontSize + 1, color: theme.foreground } },
+      title: chartTitle(theme, 'Contacts: body part × class'),
       xaxis: axis(theme, { tickangle: p.classes.length > 8 ? -40 : 0, showgrid: false }),
       yaxis: axis(theme, { autorange: 'reversed', showgrid: false }),
     }),

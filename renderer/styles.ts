@@ -74,6 +74,8 @@ const CSS = `
 .al-table th:first-child, .al-table td:first-child { text-align: left; }
 .al-table thead th { position: sticky; top: 0; background: var(--vscode-editor-background, #fff); cursor: pointer; user-select: none; }
 .al-table th[aria-sort=ascending]::after { content: ' ▲'; } .al-table th[aria-sort=descending]::after { content: ' ▼'; }
+.al-table thead tr + tr th { white-space: normal; max-width: 7.5em; vertical-align: bottom; overflow-wrap: anywhere; }
+.al-stacked .al-table + .al-table { margin-top: 10px; }
 .al-table td.al-best { font-weight: 700; }
 .al-table .al-group-start { border-left: 1px solid var(--vscode-panel-border, rgba(128,128,128,0.35)); }
 .al-table tr.al-overall td { font-weight: 600; border-bottom-width: 2px; }

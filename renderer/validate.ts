@@ -254,6 +254,9 @@ export function checkMetrics(v: unknown): MetricsPayload {
     }
   });
   c.optNum(p.nssThreshold, 'nssThreshold');
+  for (const key of ['classOrder', 'partOrder'] as const) {
+    if (p[key] !== undefined) c.arr(p[key], key).forEach((n, i) => c.str(n, `${key}[${i}]`));
+  }
   return p as unknown as MetricsPayload;
 }
 

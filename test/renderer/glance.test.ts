@@ -11,7 +11,8 @@ import sharp from 'sharp';
 import type { HeatmapPayload } from '../../kernel/protocol';
 import { heatmapOutput } from '../../kernel/ml/viz/heatmap';
 import { canvasPixel, openHarness, screenshot, type Session } from './browser';
-import { CHANNELS, HOT_SPOTS, MIMES, gaussianMap, pngImage, scenePixel } from './fixtures';
+import { metricsOutput } from '../../kernel/ml/metrics/evaluate';
+import { CHANNELS, HOT_SPOTS, MIMES, datasetPayload, gaussianMap, metricsPayload, paperData, pngImage, scenePixel, trainingPayload } from './fixtures';
 
 let s: Session;
 before(async () => {
@@ -140,6 +141,164 @@ void describe('heatmap readout', () => {
     assert.ok(tb2.x >= rb2.x - 0.5 && tb2.y >= rb2.y - 0.5 && tb2.x + tb2.width <= rb2.x + rb2.width + 0.5 && tb2.y + tb2.height <= rb2.y + rb2.height + 0.5, `tooltip ${JSON.stringify(tb2)} must stay inside the output ${JSON.stringify(rb2)}`);
     await s.page.mouse.move(0, 0);
     assert.equal(await tip.isHidden(), true, 'the tooltip goes when the pointer leaves');
+  });
+});
+
+/** Plotly's state on a chart element. */
+interface ChartState {
+  data: { name: string; type: string; mode?: string; x: string[]; y: (number | null)[]; customdata?: number[]; hovertemplate?: string }[];
+  yaxis: { type: string; range: [number, number] };
+}
+
+function chartState(selector: string): Promise<ChartState> {
+  return s.page.evaluate((sel) => {
+    const el = document.querySelector(sel) as (HTMLElement & { data?: ChartState['data']; _fullLayout?: { yaxis: ChartState['yaxis'] } }) | null;
+    if (!el?.data || !el._fullLayout) throw new Error(`no drawn chart matches ${sel}`);
+    return { data: el.data.map((t) => ({ name: t.name, type: t.type, mode: t.mode, x: [...t.x], y: [...t.y], customdata: t.customdata ? [...t.customdata] : undefined, hovertemplate: t.hovertemplate })), yaxis: { type: el._fullLayout.yaxis.type, range: [el._fullLayout.yaxis.range[0], el._fullLayout.yaxis.range[1]] } };
+  }, selector);
+}
+
+void describe('plotly mode bar', () => {
+  void it('offers only local buttons (no Chart Studio, no logo) on every chart, and clicking them all sends nothing', async () => {
+    const outside: string[] = [];
+    const onRequest = (r: { url(): string }): void => {
+      const u = new URL(r.url());
+      if (!(u.protocol === 'data:' || u.protocol === 'blob:' || u.hostname === '127.0.0.1')) outside.push(r.url());
+    };
+    s.page.on('request', onRequest);
+    try {
+      await render('mb-m', MIMES.metrics, metricsPayload());
+      await render('mb-t', MIMES.training, trainingPayload(300));
+      await render('mb-d', MIMES.dataset, await datasetPayload());
+      const bars = await s.page.$$eval('.al-chart', (charts) => charts.map((c) => ({
+        chart: c.className,
+        titles: [...c.querySelectorAll('.modebar-btn')].map((b) => b.getAttribute('data-title') ?? ''),
+        links: [...c.querySelectorAll('.modebar a[href]')].map((a) => a.getAttribute('href') ?? ''),
+        logo: c.querySelectorAll('.modebar-btn--logo').length,
+      })));
+      assert.ok(bars.length >= 7, `expected the charts of three outputs, got ${bars.length}`);
+      for (const b of bars) {
+        assert.deepEqual(b.titles, ['Download plot as a PNG', 'Zoom', 'Pan', 'Zoom in', 'Zoom out', 'Reset axes'], `mode bar of ${b.chart}`);
+        assert.deepEqual(b.links, [], `no link in the mode bar of ${b.chart}`);
+        assert.equal(b.logo, 0, `no plotly logo on ${b.chart}`);
+      }
+      // Every button, pressed: still nothing leaves the machine.
+      await s.page.$$eval('.al-chart .modebar-btn', (bs) => bs.forEach((b) => (b as HTMLElement).dispatchEvent(new MouseEvent('click', { bubbles: true }))));
+      await s.page.waitForTimeout(300);
+      assert.deepEqual(outside, []);
+    } finally {
+      s.page.off('request', onRequest);
+    }
+  });
+
+  void it('never covers a legend entry', async () => {
+    const overlaps = await s.page.$$eval('.al-chart', (charts) => charts.flatMap((c) => {
+      const bar = c.querySelector('.modebar');
+      if (!bar) return [`${c.className}: no mode bar`];
+      const m = bar.getBoundingClientRect();
+      return [...c.querySelectorAll('.legend .traces')].flatMap((t) => {
+        const r = t.getBoundingClientRect();
+        const hit = r.left < m.right && r.right > m.left && r.top < m.bottom && r.bottom > m.top;
+        return hit ? [`${c.className}: "${t.textContent}" under the mode bar`] : [];
+      });
+    }));
+    assert.deepEqual(overlaps, []);
+    const legends = await s.page.$$eval('#out-mb-t .al-chart .legend .traces', (ts) => ts.map((t) => t.textContent));
+    assert.deepEqual(legends, ['loss', 'interactive', 'non-interactive']);
+    await screenshot(s, 'mb-t', 'glance-training-legend-dark');
+    for (const id of ['mb-m', 'mb-t', 'mb-d']) await s.page.evaluate((i) => window.harness.dispose(i), id);
+  });
+});
+
+void describe('per-class KLD axis', () => {
+  void it('fits the runs; published rows beyond it are markers at the edge with their values on hover', async () => {
+    await render('kld', MIMES.metrics, metricsPayload({ runs: 1, allReferences: true, title: 'PIAL-Net (ours) vs published methods' }));
+    const st = await chartState('#out-kld .al-metric-chart[data-metric="KLD"]');
+    const run = st.data[0];
+    assert.equal(run.type, 'bar');
+    const runMax = Math.max(...run.y.filter((v): v is number => v !== null));
+    assert.ok(st.yaxis.range[1] >= runMax && st.yaxis.range[1] <= runMax * 1.2, `the axis top ${st.yaxis.range[1]} should fit the run (max ${runMax}), not HRNet's 19`);
+    const hrnet = paperData().perClassKLD.seen.methods.HRNet;
+    const line = st.data.find((t) => t.name === 'HRNet (CVPR 2023)');
+    assert.ok(line && line.y.every((v) => v === null), 'HRNet (9.5 to 19) is all above the axis');
+    const clipped = st.data.find((t) => t.name === 'HRNet (CVPR 2023) · above the axis');
+    assert.ok(clipped, `a marker trace for HRNet's clipped values, traces: ${st.data.map((t) => t.name).join(', ')}`);
+    assert.deepEqual(clipped.customdata, hrnet);
+    assert.ok(clipped.y.every((v) => v === st.yaxis.range[1]), 'the markers sit at the axis edge');
+    assert.match((await s.page.locator('#out-kld .al-metric-chart[data-metric="KLD"] .gtitle').textContent()) ?? '', /axis fits the runs; ▲ \d+ published values above it/);
+    // Hover the first HRNet marker: the tooltip gives its value.
+    const i = st.data.indexOf(clipped);
+    const point = s.page.locator('#out-kld .al-metric-chart[data-metric="KLD"] .scatterlayer .trace').nth(i - st.data.filter((t, k) => k < i && t.type === 'bar').length).locator('.points path').first();
+    await point.scrollIntoViewIfNeeded();
+    const box = await point.boundingBox();
+    assert.ok(box);
+    // Just inside the plot area (the marker sits on its top edge).
+    await s.page.mouse.move(box.x + box.width / 2 - 3, box.y + box.height / 2 + 6);
+    await s.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2 + 3);
+    await s.page.waitForSelector('#out-kld .hoverlayer .hovertext');
+    const hover = (await s.page.locator('#out-kld .hoverlayer .hovertext').first().textContent()) ?? '';
+    assert.match(hover, new RegExp(`HRNet \\(CVPR 2023\\): ${hrnet[0].toFixed(3).replace('.', '\\.')} \\(above the axis\\)`));
+    await s.page.mouse.move(0, 0);
+    await screenshot(s, 'kld', 'glance-kld-fit-dark');
+    // "all rows" spans every published value again.
+    await s.page.locator('#out-kld button.al-kld-axis[data-value="all rows"]').click();
+    const all = await chartState('#out-kld .al-metric-chart[data-metric="KLD"]');
+    assert.ok(all.yaxis.range[1] >= Math.max(...hrnet), `all rows: the axis reaches HRNet's ${Math.max(...hrnet)}, got ${all.yaxis.range[1]}`);
+    assert.equal(all.data.some((t) => t.name.endsWith('· above the axis')), false);
+  });
+
+  void it('log axis: ticks at 1, 2, 5, 10, 20 and points instead of bars', async () => {
+    await s.page.locator('#out-kld button.al-kld-axis[data-value="log"]').click();
+    const st = await chartState('#out-kld .al-metric-chart[data-metric="KLD"]');
+    assert.equal(st.yaxis.type, 'log');
+    assert.deepEqual([st.data[0].type, st.data[0].mode], ['scatter', 'markers'], 'runs are points on a log axis');
+    assert.equal(st.data.some((t) => t.type === 'bar'), false);
+    const ticks = await s.page.$$eval('#out-kld .al-metric-chart[data-metric="KLD"] .ytick text', (ts) => ts.map((t) => t.textContent));
+    for (const t of ['1', '2', '5', '10', '20']) assert.ok(ticks.includes(t), `tick ${t} expected, got ${ticks.join(' ')}`);
+    assert.ok(ticks.every((t) => /^(0\.0?[125]|[125]|[125]0)$/.test(t ?? '')), `only 1-2-5 ticks, got ${ticks.join(' ')}`);
+    await screenshot(s, 'kld', 'glance-kld-log-dark');
+    await s.page.locator('#out-kld button.al-kld-axis[data-value="fit runs"]').click();
+  });
+});
+
+/** A JSON value with every object's keys sorted, as a saved notebook holds it. */
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+  return v;
+}
+
+void describe('class order', () => {
+  void it('"as listed" keeps the runs\' order after the notebook is saved (keys sorted) and reopened', async () => {
+    const classes = ['Sit on', 'Ride', 'Kick', 'Board', 'Lie on', 'Hold'];
+    const parts = [...CHANNELS];
+    const per = (names: string[], k: number): Record<string, { KLD: number; SIM: number; NSS: number }> => Object.fromEntries(names.map((c, i) => [c, { KLD: 1 + ((i * k) % 5) / 10, SIM: 0.4, NSS: 1.2 }]));
+    const out = metricsOutput([{ name: 'run A', results: { Seen: { overall: { KLD: 1.2, SIM: 0.4, NSS: 1.2 }, perClass: per(classes, 3), perPart: per(parts, 2) } } }]);
+    const saved = sortKeys(JSON.parse(JSON.stringify(out.payload)));
+    await render('ord', MIMES.metrics, saved);
+    assert.deepEqual((await chartState('#out-ord .al-metric-chart[data-metric="KLD"]')).data[0].x, classes);
+    await s.page.locator('#out-ord button.al-grouping[data-value="body parts"]').click();
+    assert.deepEqual((await chartState('#out-ord .al-metric-chart[data-metric="KLD"]')).data[0].x, parts);
+    await s.page.evaluate(() => window.harness.dispose('ord'));
+  });
+});
+
+void describe('metrics table', () => {
+  void it('fits the default output width: every metric is reachable without scrolling', async () => {
+    for (const [id, payload] of [['tb', metricsPayload()], ['tball', metricsPayload({ runs: 1, allReferences: true })]] as const) {
+      await render(id, MIMES.metrics, payload);
+      await s.page.locator(`#out-${id} button.al-viewmode[data-value="table"]`).click();
+      const fit = await s.page.$eval(`#out-${id} .al-table-wrap`, (w) => {
+        const box = w.getBoundingClientRect();
+        const heads = [...w.querySelectorAll('th[data-metric]')].map((th) => ({ m: (th as HTMLElement).dataset.metric, right: th.getBoundingClientRect().right }));
+        return { scroll: w.scrollWidth, client: w.clientWidth, right: box.right, heads, tables: w.querySelectorAll('table').length };
+      });
+      assert.ok(fit.scroll <= fit.client + 1, `${id}: the table needs ${fit.scroll} px in ${fit.client} px`);
+      for (const m of ['KLD', 'SIM', 'NSS']) assert.ok(fit.heads.some((hd) => hd.m === m && hd.right <= fit.right + 1), `${id}: ${m} is in view`);
+      await screenshot(s, id, `glance-table-${id}-dark`);
+      if (id === 'tball') assert.equal(fit.tables, 3, 'nine rows of numbers per metric: one table per metric, stacked');
+      await s.page.evaluate((i) => window.harness.dispose(i), id);
+    }
   });
 });
 

@@ -172,8 +172,8 @@ void describe('plotly mode bar', () => {
       await render('mb-d', MIMES.dataset, await datasetPayload());
       const bars = await s.page.$$eval('.al-chart', (charts) => charts.map((c) => ({
         chart: c.className,
-        titles: [...c.querySelectorAll('.modebar-btn')].map((b) => b.getAttribute('data-title') ?? ''),
-        links: [...c.querySelectorAll('.modebar a[href]')].map((a) => a.getAttribute('href') ?? ''),
+        titles: Array.from(c.querySelectorAll('.modebar-btn')).map((b) => b.getAttribute('data-title') ?? ''),
+        links: Array.from(c.querySelectorAll('.modebar a[href]')).map((a) => a.getAttribute('href') ?? ''),
         logo: c.querySelectorAll('.modebar-btn--logo').length,
       })));
       assert.ok(bars.length >= 7, `expected the charts of three outputs, got ${bars.length}`);
@@ -196,7 +196,7 @@ void describe('plotly mode bar', () => {
       const bar = c.querySelector('.modebar');
       if (!bar) return [`${c.className}: no mode bar`];
       const m = bar.getBoundingClientRect();
-      return [...c.querySelectorAll('.legend .traces')].flatMap((t) => {
+      return Array.from(c.querySelectorAll('.legend .traces')).flatMap((t) => {
         const r = t.getBoundingClientRect();
         const hit = r.left < m.right && r.right > m.left && r.top < m.bottom && r.bottom > m.top;
         return hit ? [`${c.className}: "${t.textContent}" under the mode bar`] : [];
@@ -290,7 +290,7 @@ void describe('metrics table', () => {
       await s.page.locator(`#out-${id} button.al-viewmode[data-value="table"]`).click();
       const fit = await s.page.$eval(`#out-${id} .al-table-wrap`, (w) => {
         const box = w.getBoundingClientRect();
-        const heads = [...w.querySelectorAll('th[data-metric]')].map((th) => ({ m: (th as HTMLElement).dataset.metric, right: th.getBoundingClientRect().right }));
+        const heads = Array.from(w.querySelectorAll('th[data-metric]')).map((th) => ({ m: (th as HTMLElement).dataset.metric, right: th.getBoundingClientRect().right }));
         return { scroll: w.scrollWidth, client: w.clientWidth, right: box.right, heads, tables: w.querySelectorAll('table').length };
       });
       assert.ok(fit.scroll <= fit.client + 1, `${id}: the table needs ${fit.scroll} px in ${fit.client} px`);

@@ -55,10 +55,14 @@ const CSS = `
 .al-stage { position: relative; width: 100%; max-width: 100%; overflow: hidden; border-radius: 2px;
   background: var(--vscode-editorWidget-background, rgba(128,128,128,0.08)); }
 .al-stage > canvas, .al-stage > svg { position: absolute; inset: 0; width: 100%; height: 100%; display: block; }
-.al-kp-joint { stroke: var(--vscode-editor-background, #fff); cursor: pointer; }
-.al-kp-joint:hover { stroke: var(--vscode-editor-foreground, #000); }
+.al-kp-joint { stroke: var(--vscode-editor-background, #fff); }
 .al-kp-ring { fill: none; pointer-events: none; }
 .al-kp-contact { stroke: var(--vscode-editor-background, #fff); }
+.al-kp-joint, .al-kp-contact { pointer-events: none; }
+.al-kp-hover { pointer-events: none; }
+.al-stage.al-focused > canvas { opacity: 0.55; }
+.al-kp-focus-note { min-height: 1.3em; margin: -2px 0 4px; }
+.al-chip.al-part[aria-pressed=false] { opacity: 0.45; text-decoration: line-through; }
 .al-chips { display: flex; flex-wrap: wrap; gap: 4px 6px; margin: 6px 0; }
 .al-chip { font: inherit; font-size: 0.9em; display: inline-flex; align-items: center; gap: 5px; cursor: pointer; padding: 1px 8px; border-radius: 10px;
   border: 1px solid var(--vscode-panel-border, rgba(128,128,128,0.35)); background: transparent; color: var(--vscode-foreground, inherit); }

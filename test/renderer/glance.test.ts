@@ -12,7 +12,7 @@ import type { HeatmapPayload } from '../../kernel/protocol';
 import { heatmapOutput } from '../../kernel/ml/viz/heatmap';
 import { canvasPixel, openHarness, screenshot, type Session } from './browser';
 import { metricsOutput } from '../../kernel/ml/metrics/evaluate';
-import { CHANNELS, HOT_SPOTS, MIMES, datasetPayload, gaussianMap, metricsPayload, paperData, pngImage, scenePixel, trainingPayload } from './fixtures';
+import { CHANNELS, HOT_SPOTS, MIMES, datasetPayload, gaussianMap, keypointsPayload, metricsPayload, paperData, pngImage, scenePixel, trainingPayload } from './fixtures';
 
 let s: Session;
 before(async () => {
@@ -299,6 +299,77 @@ void describe('metrics table', () => {
       if (id === 'tball') assert.equal(fit.tables, 3, 'nine rows of numbers per metric: one table per metric, stacked');
       await s.page.evaluate((i) => window.harness.dispose(i), id);
     }
+  });
+});
+
+void describe('keypoints', () => {
+  void it('focusing a channel dims the rest and enlarges its contact marks', async () => {
+    await render('kpf', MIMES.keypoints, await keypointsPayload());
+    const size = (sel: string): Promise<number[]> => s.page.$$eval(sel, (ps) => ps.map((p) => (p as SVGGraphicsElement).getBBox().width));
+    const before = await size('#out-kpf path.al-kp-contact[data-channel="Hands"]');
+    await s.page.locator('#out-kpf button.al-chip[data-channel="Hands"]').click();
+    const after = await size('#out-kpf path.al-kp-contact[data-channel="Hands"]');
+    after.forEach((w, i) => assert.ok(w >= before[i] * 1.8, `focused contact marks grow: ${before[i]} -> ${w}`));
+    const st = await s.page.evaluate(() => ({
+      bones: Array.from(document.querySelectorAll('#out-kpf .al-kp-bones line')).map((l) => Number(l.getAttribute('opacity') ?? 1)),
+      wrist: Number(document.querySelector('#out-kpf circle.al-kp-joint[data-name="left_wrist"]')!.getAttribute('opacity') ?? 1),
+      knee: Number(document.querySelector('#out-kpf circle.al-kp-joint[data-name="left_knee"]')!.getAttribute('opacity') ?? 1),
+      image: Number(getComputedStyle(document.querySelector('#out-kpf .al-stage canvas')!).opacity),
+      note: document.querySelector('#out-kpf .al-kp-focus-note')!.textContent,
+    }));
+    assert.ok(st.bones.every((o) => o <= 0.3), `bones dim, got ${st.bones.join(' ')}`);
+    assert.equal(st.wrist, 1, 'the joints that touch stay bright');
+    assert.ok(st.knee <= 0.3, `other joints dim, got ${st.knee}`);
+    assert.ok(st.image < 0.8, `the image dims, got opacity ${st.image}`);
+    assert.equal(st.note, 'Hands: 2 contact points (diamonds), the joints that touch ringed.');
+    await screenshot(s, 'kpf', 'glance-keypoints-focus-dark');
+  });
+
+  void it('a channel without contacts says so', async () => {
+    await s.page.locator('#out-kpf button.al-chip[data-channel="Back"]').click();
+    assert.equal(await s.page.locator('#out-kpf .al-kp-focus-note').textContent(), 'No contacts for Back in this image.');
+    await s.page.locator('#out-kpf button.al-chip[data-channel="Back"]').click();
+    assert.equal(await s.page.locator('#out-kpf .al-kp-focus-note').textContent(), '');
+  });
+
+  void it('the body-part legend shows and hides parts', async () => {
+    const shown = (part: string): Promise<number> => s.page.$$eval(`#out-kpf [data-part="${part}"]`, (els) => els.filter((e) => e instanceof SVGElement && e.getAttribute('display') !== 'none').length);
+    const legend = s.page.locator('#out-kpf button.al-part[data-part="left leg"]');
+    assert.equal(await legend.getAttribute('aria-pressed'), 'true');
+    const before = await shown('left leg');
+    assert.equal(before, 3 + 2, 'left hip, knee, ankle and two bones');
+    await legend.click();
+    assert.equal(await legend.getAttribute('aria-pressed'), 'false');
+    assert.equal(await shown('left leg'), 0);
+    assert.match((await s.page.locator('#out-kpf .al-kp-count').textContent()) ?? '', /^14 of 17 joints shown$/);
+    await legend.click();
+    assert.equal(await shown('left leg'), before);
+  });
+
+  void it('hover: the nearest joint wins, within a radius fixed on screen', async () => {
+    // A small person in a large photo: nose and eyes overlap on screen.
+    const p = await keypointsPayload({ image: false, title: 'Far away' });
+    p.width = 1280;
+    p.height = 960;
+    p.keypoints = p.keypoints.map((k) => ({ ...k, x: 600 + (k.x - 160) * 0.6, y: 300 + (k.y - 70) * 0.6 }));
+    await render('kph', MIMES.keypoints, p);
+    const stage = s.page.locator('#out-kph .al-stage');
+    await stage.scrollIntoViewIfNeeded();
+    const box = await stage.boundingBox();
+    assert.ok(box);
+    const at = async (x: number, y: number, dx = 0, dy = 0): Promise<string> => {
+      await s.page.mouse.move(box.x + (x / 1280) * box.width + dx, box.y + (y / 960) * box.height + dy);
+      return (await s.page.locator('#out-kph .al-readout').textContent()) ?? '';
+    };
+    const nose = p.keypoints[0];
+    assert.match(await at(nose.x, nose.y), /^nose · score 0\.98/);
+    const eye = p.keypoints[2];
+    assert.match(await at(eye.x, eye.y), /^right_eye · /);
+    // 10 CSS px from an isolated joint still reads it (the mark itself is smaller than that on screen).
+    const ankle = p.keypoints[15];
+    assert.match(await at(ankle.x, ankle.y, 10, 0), /^left_ankle · /);
+    assert.equal(await at(ankle.x, ankle.y, 60, 0), 'Hover a joint for its name and score.');
+    await s.page.mouse.move(0, 0);
   });
 });
 

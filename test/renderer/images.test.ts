@@ -182,7 +182,7 @@ void describe('keypoints', () => {
         titles: joints.map((j) => j.querySelector('title')?.textContent),
         contacts: root.querySelectorAll('path.al-kp-contact').length,
         rings: Array.from(root.querySelectorAll('circle.al-kp-ring')).map((r) => `${r.getAttribute('data-channel')}`),
-        chips: Array.from(root.querySelectorAll('button.al-chip')).map((b) => b.textContent),
+        chips: Array.from(root.querySelectorAll('button.al-chip[data-channel]')).map((b) => b.textContent),
       };
     });
     assert.equal(info.joints, 17);

@@ -327,6 +327,9 @@ export interface DatasetPayload {
   /** contactMatrix[part][class]: number of images of that class with contacts of that part. */
   contactMatrix: number[][];
   thumbnails: DatasetThumbnail[];
+  /** Thumbnails left out to keep the payload within `thumbnailBudget` (base64 characters). */
+  thumbnailsOmitted?: number;
+  thumbnailBudget?: number;
   errors: DatasetIssue[];
 }
 

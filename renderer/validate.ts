@@ -322,6 +322,8 @@ export function checkDataset(v: unknown): DatasetPayload {
     if (r.length !== classes.length) c.fail(`contactMatrix[${i}]`, `expected ${classes.length} columns (one per class), got ${r.length}`);
     r.forEach((x, j) => c.num(x, `contactMatrix[${i}][${j}]`, { min: 0 }));
   });
+  c.optNum(p.thumbnailsOmitted, 'thumbnailsOmitted', { min: 0, int: true });
+  c.optNum(p.thumbnailBudget, 'thumbnailBudget', { min: 0 });
   c.arr(p.thumbnails, 'thumbnails').forEach((t, i) => {
     const o = c.obj(t, `thumbnails[${i}]`);
     c.str(o.className, `thumbnails[${i}].className`);

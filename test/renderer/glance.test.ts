@@ -12,6 +12,7 @@ import type { HeatmapPayload } from '../../kernel/protocol';
 import { heatmapOutput } from '../../kernel/ml/viz/heatmap';
 import { canvasPixel, openHarness, screenshot, type Session } from './browser';
 import { metricsOutput } from '../../kernel/ml/metrics/evaluate';
+import { datasetOutput, datasetThumbnails, THUMBNAIL_BUDGET } from '../../kernel/ml/viz/dataset';
 import { CHANNELS, HOT_SPOTS, MIMES, datasetPayload, gaussianMap, keypointsPayload, metricsPayload, paperData, pngImage, scenePixel, trainingPayload } from './fixtures';
 
 let s: Session;
@@ -370,6 +371,64 @@ void describe('keypoints', () => {
     assert.match(await at(ankle.x, ankle.y, 10, 0), /^left_ankle · /);
     assert.equal(await at(ankle.x, ankle.y, 60, 0), 'Hover a joint for its name and score.');
     await s.page.mouse.move(0, 0);
+  });
+});
+
+void describe('dataset thumbnails', () => {
+  void it('carry a few per class within the budget, and every class shows its own', async () => {
+    const base = await datasetPayload();
+    const classes = base.classes.map((c) => c.name);
+    // 23 classes x 4 images of 160 x 120 noise (JPEG compresses noise badly: a hard case for the budget).
+    const candidates = classes.flatMap((c, ci) => [0, 1, 2, 3].map((k) => ({
+      className: c,
+      kind: (k === 3 ? 'non_interactive' : 'interactive') as 'interactive' | 'non_interactive',
+      label: `${c}/${k}.jpg`,
+      image: () => sharp(Buffer.from(Array.from({ length: 160 * 120 * 3 }, (_, i) => (i * 7919 + ci * 104729 + k * 31) % 251)), { raw: { width: 160, height: 120, channels: 3 } }).jpeg().toBuffer(),
+    })));
+    const thumbnails = await datasetThumbnails(candidates, { perClass: 3 });
+    const out = await datasetOutput({ ...base, thumbnails });
+    const size = JSON.stringify(out.payload).length;
+    assert.ok(size < THUMBNAIL_BUDGET + 100_000, `payload ${size} chars, budget ${THUMBNAIL_BUDGET}`);
+    for (const c of classes) assert.equal(out.payload.thumbnails.filter((t) => t.className === c).length, 3, `3 thumbnails of ${c}`);
+    await render('dst', MIMES.dataset, out.payload);
+    for (const c of ['Shelter', classes[10], classes[0]]) {
+      await s.page.selectOption('#out-dst select.al-class-filter', c);
+      const shown = await s.page.$$eval('#out-dst figure.al-thumb', (fs) => fs.map((f) => (f as HTMLElement).dataset.class));
+      assert.ok(shown.length === 3 && shown.every((x) => x === c), `${c}: ${shown.join(', ')}`);
+      assert.equal(await s.page.locator('#out-dst .al-thumb-empty').isHidden(), true);
+    }
+    await s.page.evaluate(() => window.harness.dispose('dst'));
+  });
+
+  void it('a tight budget keeps every class\'s first thumbnail and says how many were left out', async () => {
+    const base = await datasetPayload();
+    const big = base.thumbnails[0];
+    const many = base.classes.flatMap((c) => [0, 1, 2].map((k) => ({ ...big, className: c.name, label: `${c.name}/${k}.jpg` })));
+    const per = big.image.data.length + 120;
+    const out = await datasetOutput({ ...base, thumbnails: many });
+    assert.equal(out.payload.thumbnails.length, many.length, 'the default budget fits these');
+    // fitThumbnails through datasetOutput's budget: shrink it by giving huge thumbnails.
+    const huge = many.map((t) => ({ ...t, image: { ...t.image, data: t.image.data.repeat(Math.ceil(THUMBNAIL_BUDGET / 23 / 1.5 / per)) } }));
+    const fitted = await datasetOutput({ ...base, thumbnails: huge });
+    const kept = fitted.payload.thumbnails;
+    assert.ok(kept.length >= 23 && kept.length < huge.length, `kept ${kept.length} of ${huge.length}`);
+    assert.equal(new Set(kept.map((t) => t.className)).size, 23, 'every class keeps one');
+    assert.equal(fitted.payload.thumbnailsOmitted, huge.length - kept.length);
+    assert.ok(JSON.stringify(fitted.payload).length < THUMBNAIL_BUDGET + 100_000);
+  });
+
+  void it('a class without thumbnails in the payload says so and how to get them', async () => {
+    await render('dsn', MIMES.dataset, await datasetPayload());
+    const options = await s.page.$$eval('#out-dsn select.al-class-filter option', (os) => os.map((o) => o.textContent));
+    assert.equal(options.length, 24, 'every class is in the filter');
+    assert.ok(options.includes('Shelter (0)'));
+    await s.page.selectOption('#out-dsn select.al-class-filter', 'Shelter');
+    assert.equal(await s.page.locator('#out-dsn figure.al-thumb').count(), 0);
+    const note = s.page.locator('#out-dsn .al-thumb-empty');
+    assert.equal(await note.isVisible(), true);
+    assert.equal(await note.textContent(), 'No thumbnails of Shelter in this output: it carries thumbnails of 4 of 23 classes. summary({ thumbnails: 23 }) on the dataset carries them for every class.');
+    await screenshot(s, 'dsn', 'glance-dataset-no-thumbnails-dark');
+    await s.page.evaluate(() => window.harness.dispose('dsn'));
   });
 });
 

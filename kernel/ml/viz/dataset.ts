@@ -1,6 +1,7 @@
 import { MIME, type DatasetPayload, type DatasetThumbnail } from '../../protocol';
 import { toImageRef, type ImageInput } from './image';
 import { VizOutput } from './output';
+import { displayPath } from './paths';
 
 /** Base64 characters of thumbnails one dataset output carries at most (about 2 MB in the saved notebook). */
 export const THUMBNAIL_BUDGET = 2_000_000;
@@ -127,7 +128,7 @@ export function datasetMarkdown(p: DatasetOutputInput): string {
 /**
  * A dataset output (MIME `application/vnd.affordance-lab.dataset.v1+json`) with a text/markdown fallback.
  * Thumbnails beyond {@link THUMBNAIL_BUDGET} are left out (fairly across classes, see {@link fitThumbnails})
- * and counted in `thumbnailsOmitted`.
+ * and counted in `thumbnailsOmitted`; `root` is printed relative to the notebook's folder (see {@link displayPath}).
  * Async like the other builders, so callers treat every viz builder the same way.
  * @throws when contactMatrix does not have parts.length rows of classes.length numbers
  */
@@ -136,6 +137,8 @@ export async function datasetOutput(input: DatasetOutputInput): Promise<VizOutpu
     throw new Error(`datasetOutput: contactMatrix must be ${input.parts.length} rows (parts) x ${input.classes.length} columns (classes)`);
   }
   const { kept, omitted } = fitThumbnails(input.thumbnails ?? []);
+  // The root as the notebook sees it (relative to its folder), not the machine's absolute path.
+  input = { ...input, root: displayPath(input.root) };
   const payload: DatasetPayload = { version: 1, ...input, thumbnails: kept, ...(omitted ? { thumbnailsOmitted: omitted, thumbnailBudget: THUMBNAIL_BUDGET } : {}) };
   return Promise.resolve(new VizOutput(MIME.dataset, payload, { 'text/markdown': datasetMarkdown(input) }));
 }

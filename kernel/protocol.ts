@@ -330,6 +330,11 @@ export interface DatasetPayload {
   /** Thumbnails left out to keep the payload within `thumbnailBudget` (base64 characters). */
   thumbnailsOmitted?: number;
   thumbnailBudget?: number;
+  /**
+   * Code that shows the images of one class, with `{class}` where the class name goes (as a quoted
+   * string), e.g. "ds.show({ class: {class} })"; named by the view for a class without thumbnails.
+   */
+  showClassCode?: string;
   errors: DatasetIssue[];
 }
 

@@ -15,6 +15,9 @@ const MAX_THUMBNAILS = 120;
 /** Problems listed at most; the count says how many more there are. */
 const MAX_ERRORS = 200;
 
+/** A class name as a single-quoted TypeScript string. */
+const quoted = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
 /** Draws a dataset payload into `root`. */
 export async function renderDataset(root: HTMLElement, payload: unknown, env: ViewEnv): Promise<View> {
   const p: DatasetPayload = checkDataset(payload);
@@ -86,7 +89,10 @@ export async function renderDataset(root: HTMLElement, payload: unknown, env: Vi
       count.textContent = `${Math.min(shown.length, MAX_THUMBNAILS)} of ${shown.length} shown${shown.length !== p.thumbnails.length ? ` (${p.thumbnails.length} in all)` : ''}`;
       let message = '';
       if (p.thumbnails.length === 0) message = `This output carries no thumbnails. ${howTo} on the dataset adds them.`;
-      else if (cls && !perClass.has(cls)) message = `No thumbnails of ${cls} in this output: it carries thumbnails of ${withThumbs} of ${classNames.length} classes. ${howTo} on the dataset carries them for every class.`;
+      else if (cls && !perClass.has(cls)) {
+        message = `No thumbnails of ${cls} in this output: it carries thumbnails of ${withThumbs} of ${classNames.length} classes. `;
+        message += p.showClassCode ? `${p.showClassCode.split('{class}').join(quoted(cls))} shows its images.` : `${howTo} on the dataset carries them for every class.`;
+      }
       else if (shown.length === 0) message = `No ${kind === 'interactive' ? 'interactive' : 'non-interactive'} thumbnails${cls ? ` of ${cls}` : ''} in this output.`;
       empty.textContent = message;
       empty.hidden = message === '';

@@ -116,7 +116,7 @@ export async function renderHeatmap(root: HTMLElement, payload: unknown, env: Vi
 
   const panelsEl = h('div', { className: 'al-panels' });
   // The value under the pointer, in a tooltip next to it (kept inside the output).
-  const tip = h('div', { className: 'al-tooltip', attrs: { role: 'status', 'aria-live': 'polite' } });
+  const tip = h('div', { className: 'al-tooltip', attrs: { 'aria-hidden': 'true' } });
   tip.hidden = true;
   const header: HTMLElement[] = [];
   if (p.title) header.push(h('div', { className: 'al-title', text: p.title }));

@@ -324,6 +324,7 @@ export function checkDataset(v: unknown): DatasetPayload {
   });
   c.optNum(p.thumbnailsOmitted, 'thumbnailsOmitted', { min: 0, int: true });
   c.optNum(p.thumbnailBudget, 'thumbnailBudget', { min: 0 });
+  c.optStr(p.showClassCode, 'showClassCode');
   c.arr(p.thumbnails, 'thumbnails').forEach((t, i) => {
     const o = c.obj(t, `thumbnails[${i}]`);
     c.str(o.className, `thumbnails[${i}].className`);

@@ -429,6 +429,11 @@ void describe('dataset thumbnails', () => {
     assert.equal(await note.textContent(), 'No thumbnails of Shelter in this output: it carries thumbnails of 4 of 23 classes. summary({ thumbnails: 23 }) on the dataset carries them for every class.');
     await screenshot(s, 'dsn', 'glance-dataset-no-thumbnails-dark');
     await s.page.evaluate(() => window.harness.dispose('dsn'));
+    // A payload that names the call showing one class's images: the note gives it for that class.
+    await render('dsc', MIMES.dataset, { ...(await datasetPayload()), showClassCode: 'ds.show({ class: {class} })' });
+    await s.page.selectOption('#out-dsc select.al-class-filter', 'Shelter');
+    assert.equal(await s.page.locator('#out-dsc .al-thumb-empty').textContent(), "No thumbnails of Shelter in this output: it carries thumbnails of 4 of 23 classes. ds.show({ class: 'Shelter' }) shows its images.");
+    await s.page.evaluate(() => window.harness.dispose('dsc'));
   });
 });
 

@@ -201,6 +201,11 @@ export interface HeatmapPayload {
   colormap?: ColormapName;
   /** Overlay opacity in [0, 1]. */
   opacity?: number;
+  /**
+   * Size of the original image, in whose pixel coordinates the renderer reports the position under the
+   * cursor (`image` may be a downscaled copy). Default: the size of `image`, else of the first map.
+   */
+  imageSize?: { width: number; height: number };
 }
 
 export interface Keypoint {
@@ -254,6 +259,12 @@ export interface MetricsPayload {
   runs: MetricsRun[];
   /** NSS threshold used for the runs (reported with every table). */
   nssThreshold?: number;
+  /**
+   * Order of the classes ("as listed"), and of the body parts, as the runs give them. Saved notebooks
+   * sort object keys, so `perClass` alone does not keep it.
+   */
+  classOrder?: string[];
+  partOrder?: string[];
 }
 
 export interface TrainingPoint {
@@ -322,6 +333,14 @@ export interface DatasetPayload {
   /** contactMatrix[part][class]: number of images of that class with contacts of that part. */
   contactMatrix: number[][];
   thumbnails: DatasetThumbnail[];
+  /** Thumbnails left out to keep the payload within `thumbnailBudget` (base64 characters). */
+  thumbnailsOmitted?: number;
+  thumbnailBudget?: number;
+  /**
+   * Code that shows the images of one class, with `{class}` where the class name goes (as a quoted
+   * string), e.g. "ds.show({ class: {class} })"; named by the view for a class without thumbnails.
+   */
+  showClassCode?: string;
   errors: DatasetIssue[];
 }
 

@@ -21,14 +21,47 @@ export function loadPlotly(): Promise<PlotlyStatic> {
   return loading;
 }
 
+/**
+ * The mode bar's buttons, all local: a PNG download and the view controls. Plotly's defaults also offer
+ * "Edit in Chart Studio" (`sendChartToCloud`, on by default in plotly.js 4), which uploads the chart's
+ * data to a web service; the list below leaves it and anything like it out, and so do the flags.
+ */
+export const MODE_BAR_BUTTONS = ['toImage', 'zoom2d', 'pan2d', 'zoomIn2d', 'zoomOut2d', 'resetScale2d'] as const;
+
 const CONFIG: PlotData = {
   displaylogo: false,
+  showSendToCloud: false,
+  showLink: false,
+  // Without a server URL, nothing in plotly can post a chart anywhere.
+  plotlyServerURL: '',
+  showTips: false,
   // Plotly's own `responsive` adds a window listener per chart; a ResizeObserver per chart is released with it.
   responsive: false,
   displayModeBar: 'hover',
-  modeBarButtonsToRemove: ['lasso2d', 'select2d', 'autoScale2d'],
+  modeBarButtons: [[...MODE_BAR_BUTTONS]],
   toImageButtonOptions: { format: 'png', scale: 2 },
 };
+
+/** Height of the top band that holds the title (left) and the mode bar (right). */
+const TITLE_BAND = 30;
+/** Height of one row of a legend laid out above the plot, under the title band. */
+const LEGEND_ROW = 22;
+
+/** A chart's title, at the left of the top band (the mode bar has its right end). */
+export function chartTitle(theme: Theme, text: string): PlotData {
+  return { text, x: 0, xref: 'container', xanchor: 'left', y: 1, yref: 'container', yanchor: 'top', pad: { t: 7, l: 4 }, font: { size: theme.fontSize + 1, color: theme.foreground } };
+}
+
+/**
+ * A horizontal legend in its own band between the title band and the plot, so the mode bar (top right)
+ * never covers an entry; `margin.t` makes room for it. Spread the result into the layout.
+ */
+export function legendAbove(theme: Theme, rows = 1): PlotData {
+  return {
+    legend: { orientation: 'h', x: 0, xanchor: 'left', y: 1, yanchor: 'bottom', font: { color: theme.foreground } },
+    margin: { l: 56, r: 16, t: TITLE_BAND + LEGEND_ROW * rows + 6, b: 8 },
+  };
+}
 
 /** Axis styling from the theme, merged with `extra`. */
 export function axis(theme: Theme, extra: PlotData = {}): PlotData {
@@ -52,7 +85,7 @@ export function baseLayout(theme: Theme, extra: PlotData = {}): PlotData {
     plot_bgcolor: 'rgba(0,0,0,0)',
     font: { color: theme.foreground, family: theme.fontFamily, size: Math.max(10, theme.fontSize - 1) },
     colorway: theme.series,
-    margin: { l: 56, r: 16, t: 40, b: 8 },
+    margin: { l: 56, r: 16, t: TITLE_BAND + 10, b: 8 },
     legend: { orientation: 'h', x: 0, y: 1.0, yanchor: 'bottom', font: { color: theme.foreground } },
     modebar: { bgcolor: 'rgba(0,0,0,0)', color: theme.muted, activecolor: theme.foreground },
     hoverlabel: { bgcolor: theme.background, bordercolor: theme.border, font: { color: theme.foreground } },

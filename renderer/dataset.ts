@@ -4,7 +4,7 @@
  * reading the dataset (file, line, message).
  */
 import type { DatasetPayload, DatasetThumbnail } from '../kernel/protocol';
-import { axis, baseLayout, createChart, plotlyFor } from './charts';
+import { axis, baseLayout, chartTitle, createChart, legendAbove, plotlyFor } from './charts';
 import { base64ToBytes, h, plotText, selectControl } from './dom';
 import type { View, ViewEnv } from './renderer';
 import { onThemeChange, type Theme } from './theme';
@@ -14,6 +14,9 @@ import { checkDataset } from './validate';
 const MAX_THUMBNAILS = 120;
 /** Problems listed at most; the count says how many more there are. */
 const MAX_ERRORS = 200;
+
+/** A class name as a single-quoted TypeScript string. */
+const quoted = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** Draws a dataset payload into `root`. */
 export async function renderDataset(root: HTMLElement, payload: unknown, env: ViewEnv): Promise<View> {
@@ -53,15 +56,24 @@ export async function renderDataset(root: HTMLElement, payload: unknown, env: Vi
     }
     return u;
   };
-  /** Narrows the thumbnails to one class (from a click on a chart); a no-op without thumbnails. */
+  /** Narrows the thumbnails to one class (from a click on a chart); clicking it again shows all. */
   let showClass: (name: string) => void = () => undefined;
-  if (p.thumbnails.length) {
-    const classNames = [...new Set(p.thumbnails.map((t) => t.className))];
-    const classCtl = selectControl('Class', [{ value: '', label: 'all classes' }, ...classNames.map((c) => ({ value: c, label: c }))], '', 'al-class-filter');
+  {
+    // Every class is in the filter: a class without thumbnails in the payload says so instead of
+    // showing an empty grid.
+    const perClass = new Map<string, number>();
+    for (const t of p.thumbnails) perClass.set(t.className, (perClass.get(t.className) ?? 0) + 1);
+    const classNames = [...new Set([...p.classes.map((c) => c.name), ...perClass.keys()])];
+    const withThumbs = classNames.filter((c) => perClass.has(c)).length;
+    const classCtl = selectControl('Class', [{ value: '', label: 'all classes' }, ...classNames.map((c) => ({ value: c, label: `${c} (${perClass.get(c) ?? 0})` }))], '', 'al-class-filter');
     const kindCtl = selectControl('Kind', [{ value: '', label: 'all' }, { value: 'interactive', label: 'interactive' }, { value: 'non_interactive', label: 'non-interactive' }], '', 'al-kind-filter');
     const count = h('span', { className: 'al-sub al-thumb-count' });
     const grid = h('div', { className: 'al-grid' });
-    thumbsSection.append(h('div', { className: 'al-section-title', text: 'Samples' }), h('div', { className: 'al-toolbar' }, classCtl.wrap, kindCtl.wrap, count), grid);
+    const empty = h('div', { className: 'al-note al-thumb-empty', attrs: { role: 'status' } });
+    const omitted = p.thumbnailsOmitted ? h('div', { className: 'al-note al-thumb-omitted', text: `${p.thumbnailsOmitted} more thumbnail${p.thumbnailsOmitted === 1 ? ' was' : 's were'} left out to keep this output under ${Math.round((p.thumbnailBudget ?? 2_000_000) / 1e6)} MB.` }) : undefined;
+    thumbsSection.append(h('div', { className: 'al-section-title', text: 'Samples' }), h('div', { className: 'al-toolbar' }, classCtl.wrap, kindCtl.wrap, count), empty, grid, ...(omitted ? [omitted] : []));
+    /** How to get the images of a class that the payload has no thumbnails of. */
+    const howTo = `summary({ thumbnails: ${p.classes.length} })`;
     const drawThumbs = (): void => {
       const cls = classCtl.select.value;
       const kind = kindCtl.select.value;
@@ -75,6 +87,15 @@ export async function renderDataset(root: HTMLElement, payload: unknown, env: Vi
         }),
       );
       count.textContent = `${Math.min(shown.length, MAX_THUMBNAILS)} of ${shown.length} shown${shown.length !== p.thumbnails.length ? ` (${p.thumbnails.length} in all)` : ''}`;
+      let message = '';
+      if (p.thumbnails.length === 0) message = `This output carries no thumbnails. ${howTo} on the dataset adds them.`;
+      else if (cls && !perClass.has(cls)) {
+        message = `No thumbnails of ${cls} in this output: it carries thumbnails of ${withThumbs} of ${classNames.length} classes. `;
+        message += p.showClassCode ? `${p.showClassCode.split('{class}').join(quoted(cls))} shows its images.` : `${howTo} on the dataset carries them for every class.`;
+      }
+      else if (shown.length === 0) message = `No ${kind === 'interactive' ? 'interactive' : 'non-interactive'} thumbnails${cls ? ` of ${cls}` : ''} in this output.`;
+      empty.textContent = message;
+      empty.hidden = message === '';
     };
     showClass = (name) => {
       if (!classNames.includes(name)) return;
@@ -112,10 +133,10 @@ export async function renderDataset(root: HTMLElement, payload: unknown, env: Vi
     layout: baseLayout(theme, {
       height: 280,
       barmode: 'group',
-      title: { text: 'Images per class', x: 0, xanchor: 'left', font: { size: theme.fontSize + 1, color: theme.foreground } },
+      title: chartTitle(theme, 'Images per class'),
       xaxis: axis(theme, { tickangle: p.classes.length > 8 ? -40 : 0, categoryorder: 'array', categoryarray: names }),
       yaxis: axis(theme, { title: { text: 'images' } }),
-      legend: { orientation: 'h', x: 1, xanchor: 'right', y: 1, yanchor: 'bottom', font: { color: theme.foreground } },
+      ...legendAbove(theme),
     }),
   });
 
@@ -138,7 +159,7 @@ export async function renderDataset(root: HTMLElement, payload: unknown, env: Vi
     ],
     layout: baseLayout(theme, {
       height: 90 + 26 * p.parts.length + 60,
-      title: { text: 'Contacts: body part × class', x: 0, xanchor: 'left', font: { size: theme.fontSize + 1, color: theme.foreground } },
+      title: chartTitle(theme, 'Contacts: body part × class'),
       xaxis: axis(theme, { tickangle: p.classes.length > 8 ? -40 : 0, showgrid: false }),
       yaxis: axis(theme, { autorange: 'reversed', showgrid: false }),
     }),

@@ -4,8 +4,8 @@
  * table view with the best value of each row in bold.
  */
 import type { MetricName, MetricsPayload, MetricsRun, SplitName } from '../kernel/protocol';
-import { axis, baseLayout, createChart, plotlyFor, type Chart } from './charts';
-import { checkboxControl, fmtTable, h, plotText, segmentedControl, selectControl } from './dom';
+import { axis, baseLayout, chartTitle, createChart, legendAbove, plotlyFor, type Chart } from './charts';
+import { checkboxControl, fmtTable, h, onResize, plotText, segmentedControl, selectControl } from './dom';
 import type { View, ViewEnv } from './renderer';
 import { onThemeChange, type Theme } from './theme';
 import { checkMetrics } from './validate';
@@ -18,6 +18,12 @@ type SortDir = 'none' | 'asc' | 'desc';
 type RefMode = 'lines' | 'bars' | 'hidden';
 /** Rows of the charts and table: the classes, or the body parts (contact channels). */
 type Grouping = 'class' | 'part';
+/**
+ * The KLD axis: fitted to the runs (published rows beyond it drawn as markers at its edge), spanning
+ * every row, or logarithmic.
+ */
+type KldAxis = 'fit' | 'all' | 'log';
+const KLD_AXES: Record<KldAxis, string> = { fit: 'fit runs', all: 'all rows', log: 'log' };
 
 interface MetricsState {
   split: SplitName;
@@ -28,8 +34,20 @@ interface MetricsState {
   sortMetric: MetricName;
   sortDir: SortDir;
   group: Grouping;
-  /** Log-scale KLD axis: published KLDs span 0.1 to 18, which flattens the good runs on a linear axis. */
-  log: boolean;
+  /** Published KLDs span 0.1 to 19, which flattens the runs (about 1 to 2) on an axis that shows them all. */
+  kldAxis: KldAxis;
+}
+
+/** Values of 1-2-5 steps (…, 0.5, 1, 2, 5, 10, 20, …) from below lo to above hi: readable log-axis ticks. */
+export function logTicks(lo: number, hi: number): number[] {
+  const ticks: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const m of [1, 2, 5]) {
+      const v = Number((m * 10 ** e).toPrecision(1));
+      if (v >= lo / 2.2 && v <= hi * 2.2) ticks.push(v);
+    }
+  }
+  return ticks;
 }
 
 function value(run: MetricsRun, split: SplitName, key: string | null, metric: MetricName, group: Grouping = 'class'): number | null {
@@ -58,7 +76,7 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
     sortMetric: savedOneOf(saved.sortMetric, p.metrics) ?? p.metrics[0],
     sortDir: savedOneOf(saved.sortDir, ['none', 'asc', 'desc'] as const) ?? 'none',
     group: hasParts ? (savedOneOf(saved.group, ['class', 'part'] as const) ?? 'class') : 'class',
-    log: savedBool(saved.log) ?? false,
+    kldAxis: savedOneOf(saved.kldAxis, ['fit', 'all', 'log'] as const) ?? (savedBool(saved.log) ? 'log' : 'fit'),
   };
   const remember = (): void => env.memory.save({ ...state, metrics: [...state.metrics] });
   const hasRefs = p.runs.some((r) => r.kind === 'reference');
@@ -109,12 +127,13 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
     }, store);
     toolbar.append(groupCtl.wrap);
   }
-  const logCtl = checkboxControl('Log KLD', state.log, 'al-log');
-  store.listen(logCtl.input, 'change', () => {
-    state.log = logCtl.input.checked;
-    refresh();
-  });
-  toolbar.append(logCtl.wrap);
+  if (p.metrics.includes('KLD')) {
+    const axisCtl = segmentedControl('KLD axis', Object.values(KLD_AXES), KLD_AXES[state.kldAxis], 'al-kld-axis', (v) => {
+      state.kldAxis = (Object.keys(KLD_AXES) as KldAxis[]).find((k) => KLD_AXES[k] === v) ?? 'fit';
+      refresh();
+    }, store);
+    toolbar.append(axisCtl.wrap);
+  }
   const viewCtl = segmentedControl('View', ['chart', 'table'], state.view, 'al-viewmode', (v) => {
     state.view = v as 'chart' | 'table';
     refresh();
@@ -130,7 +149,11 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
   const classesOf = (split: SplitName): string[] => {
     const seen = new Set<string>();
     for (const r of p.runs) for (const c of Object.keys((state.group === 'part' ? r.results[split]?.perPart : r.results[split]?.perClass) ?? {})) seen.add(c);
-    return [...seen];
+    // "As listed" is the payload's own order: object keys lose it when a notebook is saved (its JSON
+    // sorts keys), the arrays keep it. Rows the arrays do not name follow in key order.
+    const order = state.group === 'part' ? p.partOrder : p.classOrder;
+    if (!order) return [...seen];
+    return [...order.filter((c) => seen.delete(c)), ...seen];
   };
 
   const orderedClasses = (): string[] => {
@@ -161,56 +184,116 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
       return palette[same.indexOf(run) % palette.length];
     };
     const x = classes.map((c) => (c === null ? 'Overall' : plotText(c)));
+    const axisMode: KldAxis = m === 'KLD' ? state.kldAxis : 'all';
+    const log = axisMode === 'log';
+    const rowsOf = (run: MetricsRun): (number | null)[] => classes.map((c) => value(run, state.split, c, m, state.group));
+    const levelOf = (run: MetricsRun, ys: (number | null)[]): number | null => (ys.some((v) => v !== null) ? null : value(run, state.split, null, m));
+    // Fitted axis: the runs set the top; published values above it become markers at the edge.
+    const runValues = visibleRuns().filter(({ run }) => run.kind === 'run').flatMap(({ run }) => rowsOf(run)).filter((v): v is number => v !== null);
+    const allValues = visibleRuns().flatMap(({ run }) => {
+      const ys = rowsOf(run);
+      const level = levelOf(run, ys);
+      return level === null ? ys : [level];
+    }).filter((v): v is number => v !== null);
+    const runTop = runValues.length ? Math.max(...runValues) * 1.12 : undefined;
+    const top = axisMode === 'fit' && runTop !== undefined && runTop > 0 && allValues.some((v) => v > runTop) ? runTop : undefined;
+    let clippedCount = 0;
+    const clippedTrace = (run: MetricsRun, xs: string[], vs: number[]): Record<string, unknown> => {
+      clippedCount += vs.length;
+      const name = plotText(run.name);
+      return {
+        type: 'scatter', mode: 'markers', name: `${name} · above the axis`, legendgroup: name, showlegend: false, x: xs, y: xs.map(() => top), customdata: vs, cliponaxis: false,
+        hovertemplate: `%{x}<br>${name}: %{customdata:.3f} (above the axis)<extra></extra>`,
+        marker: { color: colourOf(run), size: 9, symbol: 'triangle-up', line: { color: theme.background, width: 1 } },
+      };
+    };
+    const clip = (run: MetricsRun, ys: (number | null)[]): { shown: (number | null)[]; extra?: Record<string, unknown> } => {
+      if (top === undefined) return { shown: ys };
+      const xs: string[] = [];
+      const vs: number[] = [];
+      const shown = ys.map((v, i) => {
+        if (v === null || v <= top) return v;
+        xs.push(x[i]);
+        vs.push(v);
+        return null;
+      });
+      return { shown, extra: xs.length ? clippedTrace(run, xs, vs) : undefined };
+    };
     const data: Record<string, unknown>[] = [];
     for (const { run } of visibleRuns()) {
-      const y = classes.map((c) => value(run, state.split, c, m, state.group));
+      const y = rowsOf(run);
       const name = plotText(run.name);
       const hovertemplate = `%{x}<br>${name}: %{y:.3f}<extra></extra>`;
       if (run.kind === 'run') {
-        data.push({ type: 'bar', name, x, y, hovertemplate, marker: { color: colourOf(run) } });
+        // Bar lengths mean nothing on a log axis: points there.
+        if (log) data.push({ type: 'scatter', mode: 'markers', name, x, y, hovertemplate, legendgroup: name, marker: { color: colourOf(run), size: 8, symbol: 'circle' } });
+        else data.push({ type: 'bar', name, x, y, hovertemplate, legendgroup: name, marker: { color: colourOf(run) } });
         continue;
       }
-      const hasRows = y.some((v) => v !== null);
-      const overall = value(run, state.split, null, m);
+      const overall = levelOf(run, y);
       // The paper gives per-class KLD only; its overall SIM/NSS (and rows without per-class numbers)
       // still make a useful yardstick: a dashed level line across the chart.
-      if (!hasRows && overall === null) continue;
+      if (overall === null && !y.some((v) => v !== null)) continue;
       const colour = colourOf(run);
-      if (!hasRows) {
+      if (overall !== null) {
         const label = plotText(`${run.name} · overall`);
-        data.push({ type: 'scatter', mode: 'lines', name: label, x, y: x.map(() => overall), hovertemplate: `${label}: %{y:.3f}<extra></extra>`, line: { color: colour, width: 1.2, dash: 'dash' } });
-      } else if (state.refMode === 'bars') {
-        data.push({ type: 'bar', name, x, y, hovertemplate, marker: { color: 'rgba(0,0,0,0)', line: { color: colour, width: 1.5 } } });
-      } else {
-        data.push({ type: 'scatter', mode: 'lines+markers', name, x, y, hovertemplate, line: { color: colour, width: 1.5, dash: 'dot' }, marker: { color: colour, size: 6, symbol: 'diamond' }, connectgaps: false });
+        if (top !== undefined && overall > top) {
+          data.push({ ...clippedTrace(run, [x[x.length - 1]], [overall]), name: label, legendgroup: label, showlegend: true, hovertemplate: `${label}: %{customdata:.3f} (above the axis)<extra></extra>` });
+          continue;
+        }
+        data.push({ type: 'scatter', mode: 'lines', name: label, legendgroup: label, x, y: x.map(() => overall), hovertemplate: `${label}: %{y:.3f}<extra></extra>`, line: { color: colour, width: 1.2, dash: 'dash' } });
+        continue;
       }
+      const { shown, extra } = clip(run, y);
+      if (state.refMode === 'bars' && !log) {
+        data.push({ type: 'bar', name, x, y: shown, hovertemplate, legendgroup: name, marker: { color: 'rgba(0,0,0,0)', line: { color: colour, width: 1.5 } } });
+      } else {
+        data.push({ type: 'scatter', mode: 'lines+markers', name, x, y: shown, hovertemplate, legendgroup: name, line: { color: colour, width: 1.5, dash: 'dot' }, marker: { color: colour, size: 6, symbol: 'diamond' }, connectgaps: false });
+      }
+      if (extra) data.push(extra);
     }
+    const yaxis: Record<string, unknown> = {
+      title: { text: `${m} (${LOWER_IS_BETTER[m] ? 'lower' : 'higher'} is better)`, font: { size: theme.fontSize - 1 } },
+      type: log ? 'log' : 'linear',
+      rangemode: log ? 'normal' : m === 'KLD' || m === 'SIM' ? 'tozero' : 'normal',
+    };
+    if (top !== undefined) {
+      yaxis.range = [0, top];
+      yaxis.autorange = false;
+    }
+    const positive = allValues.filter((v) => v > 0);
+    if (log && positive.length) {
+      const lo = Math.min(...positive), hi = Math.max(...positive);
+      const ticks = logTicks(lo, hi);
+      yaxis.tickvals = ticks;
+      yaxis.ticktext = ticks.map((t) => String(t));
+      yaxis.range = [Math.log10(lo) - 0.08, Math.log10(hi) + 0.08];
+      yaxis.autorange = false;
+    }
+    const legendEntries = data.filter((t) => t.showlegend !== false).length;
+    const note = top !== undefined ? ` · axis fits the runs; ▲ ${clippedCount} published value${clippedCount === 1 ? '' : 's'} above it` : '';
     const layout = baseLayout(theme, {
       // A long legend beside the plot gets the height it needs instead of a scrollbar.
-      height: data.length > 4 ? Math.max(300, 120 + 20 * data.length) : 300,
+      height: legendEntries > 4 ? Math.max(300, 110 + 26 * legendEntries) : 300,
       barmode: 'group',
       bargap: 0.2,
-      title: { text: `${m} · ${state.split}${state.group === 'part' ? ' · per body part' : ''}`, font: { size: theme.fontSize + 1, color: theme.foreground }, x: 0, xanchor: 'left', y: 0.98 },
+      title: chartTitle(theme, `${m} · ${state.split}${state.group === 'part' ? ' · per body part' : ''}${note}`),
       xaxis: axis(theme, { categoryorder: 'array', categoryarray: x, tickangle: classes.length > 8 ? -40 : 0 }),
-      yaxis: axis(theme, {
-        title: { text: `${m} (${LOWER_IS_BETTER[m] ? 'lower' : 'higher'} is better)`, font: { size: theme.fontSize - 1 } },
-        type: state.log && m === 'KLD' ? 'log' : 'linear',
-        rangemode: state.log && m === 'KLD' ? 'normal' : m === 'KLD' || m === 'SIM' ? 'tozero' : 'normal',
-      }),
-      // A few traces fit in one row above the plot; more go in a column on the right so the plot keeps its height.
-      legend:
-        data.length > 4
-          ? { orientation: 'v', x: 1.01, xanchor: 'left', y: 1, yanchor: 'top', font: { color: theme.foreground, size: theme.fontSize - 2 } }
-          : { orientation: 'h', x: 1, xanchor: 'right', y: 1.0, yanchor: 'bottom', font: { color: theme.foreground } },
+      yaxis: axis(theme, yaxis),
+      // A few traces fit in one row above the plot (under the title and the mode bar); more go in a
+      // column on the right so the plot keeps its height.
+      ...(legendEntries > 4
+        ? { legend: { orientation: 'v', x: 1.01, xanchor: 'left', y: 1, yanchor: 'top', font: { color: theme.foreground, size: theme.fontSize - 2 } } }
+        : legendAbove(theme)),
       datarevision: Date.now(),
     });
     return { data, layout };
   };
 
   // ---- table ----
-  const renderTable = (classes: string[]): void => {
+  /** One table of the classes (rows) against `metrics` x runs (columns). */
+  const buildTable = (classes: string[], metrics: MetricName[]): HTMLTableElement => {
     const runs = visibleRuns();
-    const metrics = p.metrics.filter((m) => state.metrics.has(m));
     const table = h('table', { className: 'al-table' });
     const head1 = h('tr', {}, h('th', { text: '' }));
     const head2 = h('tr', {}, h('th', { text: state.group === 'part' ? 'Body part' : 'Class' }));
@@ -241,8 +324,33 @@ export async function renderMetrics(root: HTMLElement, payload: unknown, env: Vi
     row('Overall', null, 'al-overall');
     for (const c of classes) row(c, c);
     table.append(body);
-    tableWrap.replaceChildren(table);
+    return table;
   };
+
+  /**
+   * The table at the output's width: every metric side by side when that fits, else one table per
+   * metric, stacked, so no value needs horizontal scrolling to reach.
+   */
+  const renderTable = (classes: string[]): void => {
+    const metrics = p.metrics.filter((m) => state.metrics.has(m));
+    tableWrap.classList.remove('al-stacked');
+    tableWrap.replaceChildren(buildTable(classes, metrics));
+    if (metrics.length > 1 && tableWrap.clientWidth > 0 && tableWrap.scrollWidth > tableWrap.clientWidth + 1) {
+      tableWrap.classList.add('al-stacked');
+      tableWrap.replaceChildren(...metrics.map((m) => buildTable(classes, [m])));
+    }
+  };
+  let tableWidth = 0;
+  onResize(
+    tableWrap,
+    () => {
+      // Only a change of the available width can change the layout (not the table's own rebuilds).
+      if (state.view !== 'table' || tableWrap.clientWidth === tableWidth) return;
+      tableWidth = tableWrap.clientWidth;
+      renderTable(orderedClasses());
+    },
+    store,
+  );
 
   const sortByHeader = (target: EventTarget | null): void => {
     const th = target instanceof Element ? target.closest('th[data-run]') : null;

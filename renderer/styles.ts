@@ -39,15 +39,30 @@ const CSS = `
 .al-panel canvas.al-view { display: block; width: 100%; cursor: crosshair; border-radius: 2px; }
 .al-legend { display: grid; grid-template-columns: auto 1fr auto; gap: 6px; align-items: center; margin-top: 4px; font-size: 0.9em; font-variant-numeric: tabular-nums; }
 .al-legend canvas { width: 100%; height: 10px; display: block; image-rendering: auto; border: 1px solid var(--vscode-panel-border, rgba(128,128,128,0.35)); }
+.al-legend-scale { grid-column: 1 / -1; margin-top: -2px; color: var(--vscode-descriptionForeground, #717171); font-size: 0.92em; }
+.al-has-tooltip { position: relative; }
+.al-tooltip { position: absolute; z-index: 5; pointer-events: none; max-width: 300px; padding: 4px 8px; border-radius: 3px;
+  font-size: 0.92em; font-variant-numeric: tabular-nums; line-height: 1.35; white-space: nowrap;
+  color: var(--vscode-editorHoverWidget-foreground, var(--vscode-foreground, inherit));
+  background: var(--vscode-editorHoverWidget-background, var(--vscode-editorWidget-background, #f3f3f3));
+  border: 1px solid var(--vscode-editorHoverWidget-border, var(--vscode-panel-border, rgba(128,128,128,0.5))); box-shadow: 0 2px 8px rgba(0,0,0,0.25); }
+.al-tooltip-title { font-weight: 600; }
+.al-tooltip-row { display: flex; justify-content: space-between; gap: 12px; }
+.al-tooltip-value { font-family: var(--vscode-editor-font-family, ui-monospace, monospace); }
+.al-tooltip-at, .al-tooltip-note { color: var(--vscode-descriptionForeground, #717171); font-size: 0.92em; }
 .al-readout { font-family: var(--vscode-editor-font-family, ui-monospace, monospace); font-size: 0.92em; min-height: 1.4em; margin-top: 6px;
   color: var(--vscode-foreground, inherit); font-variant-numeric: tabular-nums; }
 .al-stage { position: relative; width: 100%; max-width: 100%; overflow: hidden; border-radius: 2px;
   background: var(--vscode-editorWidget-background, rgba(128,128,128,0.08)); }
 .al-stage > canvas, .al-stage > svg { position: absolute; inset: 0; width: 100%; height: 100%; display: block; }
-.al-kp-joint { stroke: var(--vscode-editor-background, #fff); cursor: pointer; }
-.al-kp-joint:hover { stroke: var(--vscode-editor-foreground, #000); }
+.al-kp-joint { stroke: var(--vscode-editor-background, #fff); }
 .al-kp-ring { fill: none; pointer-events: none; }
 .al-kp-contact { stroke: var(--vscode-editor-background, #fff); }
+.al-kp-joint, .al-kp-contact { pointer-events: none; }
+.al-kp-hover { pointer-events: none; }
+.al-stage.al-focused > canvas { opacity: 0.55; }
+.al-kp-focus-note { min-height: 1.3em; margin: -2px 0 4px; }
+.al-chip.al-part[aria-pressed=false] { opacity: 0.45; text-decoration: line-through; }
 .al-chips { display: flex; flex-wrap: wrap; gap: 4px 6px; margin: 6px 0; }
 .al-chip { font: inherit; font-size: 0.9em; display: inline-flex; align-items: center; gap: 5px; cursor: pointer; padding: 1px 8px; border-radius: 10px;
   border: 1px solid var(--vscode-panel-border, rgba(128,128,128,0.35)); background: transparent; color: var(--vscode-foreground, inherit); }
@@ -63,6 +78,8 @@ const CSS = `
 .al-table th:first-child, .al-table td:first-child { text-align: left; }
 .al-table thead th { position: sticky; top: 0; background: var(--vscode-editor-background, #fff); cursor: pointer; user-select: none; }
 .al-table th[aria-sort=ascending]::after { content: ' ▲'; } .al-table th[aria-sort=descending]::after { content: ' ▼'; }
+.al-table thead tr + tr th { white-space: normal; max-width: 7.5em; vertical-align: bottom; overflow-wrap: anywhere; }
+.al-stacked .al-table + .al-table { margin-top: 10px; }
 .al-table td.al-best { font-weight: 700; }
 .al-table .al-group-start { border-left: 1px solid var(--vscode-panel-border, rgba(128,128,128,0.35)); }
 .al-table tr.al-overall td { font-weight: 600; border-bottom-width: 2px; }

@@ -6,7 +6,7 @@
  * the finished state reads the same after reopening.
  */
 import type { TrainingPayload } from '../kernel/protocol';
-import { axis, baseLayout, createChart, plotlyFor } from './charts';
+import { axis, baseLayout, chartTitle, createChart, legendAbove, plotlyFor } from './charts';
 import { checkboxControl, fmt, fmtDuration, h } from './dom';
 import type { View, ViewEnv } from './renderer';
 import { onThemeChange, type Theme } from './theme';
@@ -79,10 +79,10 @@ export async function renderTraining(root: HTMLElement, payload: unknown, env: V
       data,
       layout: baseLayout(theme, {
         height: 260,
-        title: { text: 'Loss', x: 0, xanchor: 'left', font: { size: theme.fontSize + 1, color: theme.foreground } },
+        title: chartTitle(theme, 'Loss'),
         xaxis: axis(theme, { title: { text: 'step' } }),
         yaxis: axis(theme, { type: logToggle.input.checked ? 'log' : 'linear' }),
-        legend: { orientation: 'h', x: 1, xanchor: 'right', y: 1, yanchor: 'bottom', font: { color: theme.foreground } },
+        ...legendAbove(theme),
         datarevision: p.history.length,
       }),
     };
@@ -92,7 +92,7 @@ export async function renderTraining(root: HTMLElement, payload: unknown, env: V
     data: [{ type: 'scatter', mode: 'lines', name: 'lr', x: p.history.map((q) => q.step), y: p.history.map((q) => q.lr), line: { width: 1.5, color: theme.series[3] } }],
     layout: baseLayout(theme, {
       height: 260,
-      title: { text: 'Learning rate', x: 0, xanchor: 'left', font: { size: theme.fontSize + 1, color: theme.foreground } },
+      title: chartTitle(theme, 'Learning rate'),
       xaxis: axis(theme, { title: { text: 'step' } }),
       yaxis: axis(theme, { exponentformat: 'e' }),
       showlegend: false,
@@ -114,7 +114,7 @@ export async function renderTraining(root: HTMLElement, payload: unknown, env: V
       data,
       layout: baseLayout(theme, {
         height: 260,
-        title: { text: keys.length ? 'Validation metrics per epoch' : 'Validation metrics per epoch (none yet)', x: 0, xanchor: 'left', font: { size: theme.fontSize + 1, color: theme.foreground } },
+        title: chartTitle(theme, keys.length ? 'Validation metrics per epoch' : 'Validation metrics per epoch (none yet)'),
         grid: { rows: 1, columns: n, pattern: 'independent', xgap: 0.25 },
         showlegend: false,
         ...extra,

@@ -168,6 +168,11 @@ export function checkHeatmap(v: unknown): CheckedHeatmap {
   }
   if (p.colormap !== undefined) c.oneOf(p.colormap, 'colormap', ['turbo', 'jet', 'viridis'] as const);
   if (p.opacity !== undefined) c.num(p.opacity, 'opacity', { min: 0, max: 1 });
+  if (p.imageSize !== undefined) {
+    const o = c.obj(p.imageSize, 'imageSize');
+    c.num(o.width, 'imageSize.width', { min: 1, max: 1 << 20, int: true });
+    c.num(o.height, 'imageSize.height', { min: 1, max: 1 << 20, int: true });
+  }
   return { payload: p as unknown as HeatmapPayload, maps, gt };
 }
 
@@ -249,6 +254,9 @@ export function checkMetrics(v: unknown): MetricsPayload {
     }
   });
   c.optNum(p.nssThreshold, 'nssThreshold');
+  for (const key of ['classOrder', 'partOrder'] as const) {
+    if (p[key] !== undefined) c.arr(p[key], key).forEach((n, i) => c.str(n, `${key}[${i}]`));
+  }
   return p as unknown as MetricsPayload;
 }
 
@@ -314,6 +322,9 @@ export function checkDataset(v: unknown): DatasetPayload {
     if (r.length !== classes.length) c.fail(`contactMatrix[${i}]`, `expected ${classes.length} columns (one per class), got ${r.length}`);
     r.forEach((x, j) => c.num(x, `contactMatrix[${i}][${j}]`, { min: 0 }));
   });
+  c.optNum(p.thumbnailsOmitted, 'thumbnailsOmitted', { min: 0, int: true });
+  c.optNum(p.thumbnailBudget, 'thumbnailBudget', { min: 0 });
+  c.optStr(p.showClassCode, 'showClassCode');
   c.arr(p.thumbnails, 'thumbnails').forEach((t, i) => {
     const o = c.obj(t, `thumbnails[${i}]`);
     c.str(o.className, `thumbnails[${i}].className`);

@@ -4,6 +4,7 @@
 // plotly included), so the file opens in any browser without VS Code or a network.
 // Usage: node scripts/build-report.mjs <out.html> <notebook.ipynb> [...]
 import * as esbuild from 'esbuild';
+import MarkdownIt from 'markdown-it';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
@@ -18,61 +19,14 @@ const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, 
 /** @param {string | string[] | undefined} s */
 const joined = (s) => (Array.isArray(s) ? s.join('') : (s ?? ''));
 
-/** A small markdown subset (headings, lists, paragraphs, code, emphasis, links as text), escaped first. */
-function markdown(src) {
-  const inline = (t) =>
-    esc(t)
-      .replace(/`([^`]+)`/g, '<code>$1</code>')
-      .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
-      .replace(/\*([^*]+)\*/g, '<em>$1</em>')
-      .replace(/\[([^\]]+)\]\(([^)]+)\)/g, '$1');
-  const out = [];
-  let list = false;
-  let code = false;
-  let para = [];
-  const flush = () => {
-    if (para.length) out.push(`<p>${inline(para.join(' '))}</p>`);
-    para = [];
-  };
-  for (const line of src.split('\n')) {
-    if (line.startsWith('```')) {
-      flush();
-      out.push(code ? '</code></pre>' : '<pre><code>');
-      code = !code;
-      continue;
-    }
-    if (code) {
-      out.push(esc(line) + '\n');
-      continue;
-    }
-    const h = /^(#{1,6})\s+(.*)$/.exec(line);
-    const li = /^\s*[-*]\s+(.*)$/.exec(line) ?? /^\s*\d+\.\s+(.*)$/.exec(line);
-    if (!li && list) {
-      out.push('</ul>');
-      list = false;
-    }
-    if (h) {
-      flush();
-      out.push(`<h${h[1].length}>${inline(h[2])}</h${h[1].length}>`);
-    } else if (li) {
-      flush();
-      if (!list) out.push('<ul>');
-      list = true;
-      out.push(`<li>${inline(li[1])}</li>`);
-    } else if (/^\|.*\|\s*$/.test(line)) {
-      flush();
-      if (/^\|[\s|:-]+\|\s*$/.test(line)) continue;
-      out.push(`<div class="tr">${line.split('|').slice(1, -1).map((c) => `<span>${inline(c.trim())}</span>`).join('')}</div>`);
-    } else if (line.trim() === '') {
-      flush();
-    } else {
-      para.push(line);
-    }
-  }
-  flush();
-  if (list) out.push('</ul>');
-  return out.join('\n');
-}
+/**
+ * Notebook markdown as VS Code renders it: markdown-it (the library of VS Code's own notebook markdown)
+ * with CommonMark plus tables, strikethrough and bare links. Raw HTML in the markdown is escaped, never
+ * passed through, and markdown-it refuses javascript:, vbscript: and file: links.
+ */
+const md = new MarkdownIt({ html: false, linkify: true, typographer: false });
+/** @param {string} src */
+const markdown = (src) => md.render(src);
 
 let customCount = 0;
 /** @param {Record<string, unknown>} data */
@@ -138,7 +92,9 @@ pre { background: #f6f6f6; padding: 8px 10px; overflow-x: auto; border-radius: 4
 pre.src { border-left: 3px solid #0066b8; } pre.stderr, pre.error { background: #fff1f0; color: #a1260d; }
 .cell { margin: 14px 0; } .count { color: #888; font: 11px var(--vscode-editor-font-family); }
 .nb-title { border-bottom: 2px solid #ddd; padding-bottom: 6px; margin-top: 48px; } img { max-width: 100%; }
-.tr { display: flex; gap: 12px; font-size: 13px; } .tr span { flex: 1; }
+.md table { border-collapse: collapse; margin: 8px 0; font-size: 13px; } .md th, .md td { border: 1px solid #d0d0d0; padding: 3px 8px; }
+.md th { background: #f3f3f3; } .md code { background: #f3f3f3; padding: 0 3px; border-radius: 3px; font: 12px var(--vscode-editor-font-family); }
+.md pre code { background: none; padding: 0; } .md a { color: var(--vscode-textLink-foreground); } .md img { max-width: 100%; }
 .al-output { margin: 8px 0; }
 </style></head><body>
 <header><h1>Affordance Lab report</h1><p>Generated ${esc(new Date().toISOString())} from ${notebooks.map((n) => esc(basename(n))).join(', ')}.</p></header>

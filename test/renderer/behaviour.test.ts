@@ -45,7 +45,7 @@ void describe('payload strings are text', () => {
     await render('x-kp', MIMES.keypoints, kp);
     assert.equal(await s.page.locator('#out-x-kp .al-title').textContent(), XSS);
     assert.equal(await s.page.locator('#out-x-kp circle.al-kp-joint title').first().textContent(), `${XSS} · score 0.98`);
-    assert.equal(await s.page.locator('#out-x-kp button.al-chip').last().textContent(), `${XSS} (1)`);
+    assert.equal(await s.page.locator('#out-x-kp button.al-chip[data-channel]').last().textContent(), `${XSS} (1)`);
     assert.equal(await injected(), 0);
   });
 

@@ -82,7 +82,7 @@ void describe('heatmap', () => {
     const box = await s.page.locator(sel(3)).boundingBox();
     assert.ok(box);
     await s.page.mouse.move(box.x + HOT_SPOTS.Feet[0] * box.width, box.y + HOT_SPOTS.Feet[1] * box.height);
-    assert.match((await s.page.locator('#out-hm .al-readout').textContent()) ?? '', /^Feet at \(\d+, \d+\): 0\.[78]/);
+    assert.match((await s.page.locator('#out-hm .al-tooltip').textContent()) ?? '', /^Feetx \d+, y \d+ px of 256 × 256value0\.[78]\d* ± /);
     await s.page.mouse.move(0, 0);
     await screenshot(s, 'hm', 'heatmap-all-channels-dark');
     await s.page.selectOption('#out-hm select.al-channel', { label: 'Hands' });
@@ -103,7 +103,8 @@ void describe('heatmap', () => {
     assert.equal(await s.page.locator('#out-hm .al-range-value').textContent(), '0%');
     await s.page.locator('#out-hm input.al-opacity').fill('1');
     const full = await pixel('hm', 'pred', hx, hy);
-    assert.ok(isHot(full) && full[1] < 30 && full[2] < 30, `opacity 1 should be pure turbo red (no grey mixed in), got ${describePx(full)} (0.6: ${describePx(turbo)})`);
+    // The peak is 0.8 on the shared [0, 1] scale: turbo's orange-red, with no grey mixed in.
+    assert.ok(isHot(full) && full[2] < 40 && full[2] < turbo[2] - 30, `opacity 1 should be pure turbo orange-red (no grey mixed in), got ${describePx(full)} (0.6: ${describePx(turbo)})`);
     await s.page.locator('#out-hm input.al-show-image').uncheck();
     const mapOnly = await pixel('hm', 'pred', 0.02, 0.02);
     // Turbo's low end is near-black; the grey image (≈150) is gone.
@@ -116,13 +117,15 @@ void describe('heatmap', () => {
     assert.ok(box);
     const [hx, hy] = HOT_SPOTS.Hands;
     await s.page.mouse.move(box.x + hx * box.width, box.y + hy * box.height);
-    const text = (await s.page.locator('#out-hm .al-readout').textContent()) ?? '';
-    const m = /^Hands at \((\d+), (\d+)\): ([\d.]+)$/.exec(text);
-    assert.ok(m, `readout should name the channel, the pixel and the value, got ${JSON.stringify(text)}`);
+    const text = (await s.page.locator('#out-hm .al-tooltip').textContent()) ?? '';
+    const m = /^Handsx (\d+), y (\d+) px of 256 × 256value([\d.]+) ± 0\.002map 64 × 64/.exec(text);
+    assert.ok(m, `readout should name the channel, the pixel and the value with its 8-bit error (0.8 / 510), got ${JSON.stringify(text)}`);
     assert.ok(Number(m[3]) > 0.7 && Number(m[3]) <= 0.8, `value at the hot spot should be near the map's max 0.8, got ${m[3]}`);
     assert.ok(Math.abs(Number(m[1]) - hx * 256) <= 3 && Math.abs(Number(m[2]) - hy * 256) <= 3, `pixel coordinates should be in image space, got (${m[1]}, ${m[2]})`);
+    // Maps within [0, 1] share the natural scale; the legend adds the map's own range.
     assert.equal(await s.page.locator('#out-hm .al-legend-min').first().textContent(), '0');
-    assert.equal(await s.page.locator('#out-hm .al-legend-max').first().textContent(), '0.8');
+    assert.equal(await s.page.locator('#out-hm .al-legend-max').first().textContent(), '1');
+    assert.equal(await s.page.locator('#out-hm .al-legend-scale').first().textContent(), 'shared scale · this map 0 – 0.8');
   });
 
   void it('shows prediction and ground truth side by side, and their difference', async () => {
@@ -141,11 +144,12 @@ void describe('heatmap', () => {
     const minus = await pixel('hmgt', 'diff', hx + 0.14, hy + 0.07);
     assert.ok(plus[0] > plus[2] + 40, `prediction-only area should be red in the difference, got ${describePx(plus)}`);
     assert.ok(minus[2] > minus[0] + 40, `GT-only area should be blue in the difference, got ${describePx(minus)}`);
+    await s.page.locator('#out-hmgt canvas.al-view[data-kind="gt"]').scrollIntoViewIfNeeded();
     const box = await s.page.locator('#out-hmgt canvas.al-view[data-kind="gt"]').boundingBox();
     assert.ok(box);
     await s.page.mouse.move(box.x + (hx + 0.08) * box.width, box.y + (hy + 0.04) * box.height);
-    const text = (await s.page.locator('#out-hmgt .al-readout').textContent()) ?? '';
-    assert.match(text, /^Hands at \(\d+, \d+\): prediction [\d.]+ · ground truth (0\.9\d*|1) · difference -[\d.]+$/);
+    const text = (await s.page.locator('#out-hmgt .al-tooltip').textContent()) ?? '';
+    assert.match(text, /^Hands · ground truthx \d+, y \d+ px of 256 × 256prediction[\d.]+ ± [\d.]+ground truth(0\.9\d*|1\.0*) ± [\d.]+difference-[\d.]+ ± [\d.]+map/);
     await s.page.mouse.move(0, 0);
     await screenshot(s, 'hmgt', 'heatmap-gt-diff-dark');
   });
@@ -178,7 +182,7 @@ void describe('keypoints', () => {
         titles: joints.map((j) => j.querySelector('title')?.textContent),
         contacts: root.querySelectorAll('path.al-kp-contact').length,
         rings: Array.from(root.querySelectorAll('circle.al-kp-ring')).map((r) => `${r.getAttribute('data-channel')}`),
-        chips: Array.from(root.querySelectorAll('button.al-chip')).map((b) => b.textContent),
+        chips: Array.from(root.querySelectorAll('button.al-chip[data-channel]')).map((b) => b.textContent),
       };
     });
     assert.equal(info.joints, 17);

@@ -255,5 +255,11 @@ export function metricsOutput(runs: RunInput[], options: { reference?: boolean |
     runs: [...converted.map((c) => c.run), ...refs],
     nssThreshold: options.nssThreshold ?? converted.find((c) => c.threshold !== undefined)?.threshold ?? DEFAULT_NSS_THRESHOLD,
   };
+  // The rows' order as the runs list them, carried as arrays: a saved notebook sorts object keys.
+  const order = (table: 'perClass' | 'perPart'): string[] => [...new Set(payload.runs.flatMap((r) => (['Seen', 'Unseen'] as const).flatMap((s) => Object.keys(r.results[s]?.[table] ?? {}))))];
+  const classOrder = order('perClass');
+  const partOrder = order('perPart');
+  if (classOrder.length) payload.classOrder = classOrder;
+  if (partOrder.length) payload.partOrder = partOrder;
   return new MetricsOutput(payload);
 }

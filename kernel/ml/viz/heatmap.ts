@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { MIME, type ColormapName, type HeatmapPayload, type QuantizedMap } from '../../protocol';
 import { colormapLut } from './colormap';
-import { encodePng, escapeXml, resolveImage, rgbAt, toImageRef, type ImageInput } from './image';
+import { encodePng, escapeXml, resolveImage, rgbAt, sharpOf, toImageRef, type ImageInput, type StaticImage } from './image';
 import { VizOutput } from './output';
 import { mapValues, quantizeMap, type MapInput } from './quantize';
 
@@ -18,6 +18,11 @@ export interface HeatmapOptions {
   /** Peak overlay opacity over the image in [0, 1]. @default 0.6 */
   opacity?: number;
   title?: string;
+  /**
+   * Size of the original image, in whose pixels the view reads out the position under the cursor, when `image`
+   * is a resized copy (for example the model's 224 x 224 input of a 640 x 480 photo). @default the size of `image`
+   */
+  imageSize?: { width: number; height: number };
   /**
    * Maps larger than this (either side) are resampled (bilinear) to fit it in the payload, which keeps saved
    * notebooks small: a 224 x 224 map is 67 kB of base64, a 112 x 112 one 17 kB. @default 224
@@ -68,21 +73,35 @@ function payloadMap(name: string, v: Float32Array, w: number, h: number, maxSide
   return quantizeMap(name, resample(v, w, h, w2, h2), w2, h2);
 }
 
-/** Values shown as they are when they already lie in [0, 1] (probabilities, GT); otherwise min-max scaled. */
-function toUnit(v: Float32Array): Float32Array {
+/**
+ * The colour scale every tile shares, as the view's default: [0, 1] when all values lie in it (probabilities,
+ * GT), otherwise the range of all maps together, so tiles compare.
+ */
+function sharedRange(all: Float32Array[]): { lo: number; hi: number } {
   let lo = Infinity, hi = -Infinity;
-  for (const x of v) {
-    if (x < lo) lo = x;
-    if (x > hi) hi = x;
+  for (const v of all) {
+    for (const x of v) {
+      if (!Number.isFinite(x)) continue;
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
   }
-  if (lo >= 0 && hi <= 1) return v;
-  const r = hi - lo;
-  return v.map((x) => (r > 0 ? (x - lo) / r : 0));
+  if (lo === Infinity || (lo >= 0 && hi <= 1)) return { lo: 0, hi: 1 };
+  return { lo, hi: hi > lo ? hi : lo + 1 };
+}
+
+/** Width and height of an image input without decoding its pixels where the format says them. */
+async function sizeOf(image: StaticImage): Promise<{ width: number; height: number }> {
+  if (!Buffer.isBuffer(image)) return { width: image.width, height: image.height };
+  const meta = await sharpOf(image).metadata();
+  if (!meta.width || !meta.height) throw new Error('heatmapOutput: the image has no width and height (expected a PNG or JPEG)');
+  return { width: meta.width, height: meta.height };
 }
 
 /**
  * Renders labelled tiles (one per map, `cols` per row) into one PNG: each tile is the base image with the map
- * overlaid in the colormap (alpha grows with the value), or the colormap alone without an image.
+ * overlaid in the colormap (alpha grows with the value), or the colormap alone without an image. All tiles share
+ * one colour scale: [0, 1] when every value lies in it, else the range of all tiles.
  */
 export async function renderHeatmapTiles(
   tiles: ({ label: string; values: Float32Array; width: number; height: number } | null)[],
@@ -100,11 +119,12 @@ export async function renderHeatmapTiles(
   const base = options.image ? await rgbAt(options.image, t, t) : undefined;
   const opacity = options.opacity ?? 0.6;
   const labels: string[] = [];
+  const { lo, hi } = sharedRange(tiles.filter((x) => x !== null).map((x) => x.values));
   tiles.forEach((tile, i) => {
     if (!tile) return;
     const cx = (i % cols) * t;
     const cy = titleH + Math.floor(i / cols) * (t + LABEL_H) + LABEL_H;
-    const v = toUnit(resampleSquare(tile.values, tile.width, tile.height, t));
+    const v = resampleSquare(tile.values, tile.width, tile.height, t).map((x) => (Number.isFinite(x) ? (x - lo) / (hi - lo) : 0));
     for (let y = 0; y < t; y++) {
       for (let x = 0; x < t; x++) {
         const u = v[y * t + x];
@@ -150,6 +170,13 @@ export async function heatmapOutput(options: HeatmapOptions): Promise<VizOutput<
     colormap: options.colormap ?? 'turbo',
     opacity: options.opacity ?? 0.6,
   };
+  const size = options.imageSize ?? (image ? await sizeOf(image) : undefined);
+  if (size) {
+    if (!Number.isInteger(size.width) || !Number.isInteger(size.height) || size.width < 1 || size.height < 1) {
+      throw new Error(`heatmapOutput: imageSize must be positive integers, got ${size.width} x ${size.height}`);
+    }
+    payload.imageSize = { width: size.width, height: size.height };
+  }
   const cols = Math.min(maps.length, 3);
   // GT starts on a fresh row so that prediction and GT of a channel line up vertically.
   const padded = Math.ceil(maps.length / cols) * cols;

@@ -5,4 +5,5 @@ export { encodePng, toImageRef, imageFromTensor, resolveImage, rgbAt, sharpOf, M
 export { VizOutput } from './output';
 export { heatmapOutput, renderHeatmapTiles, type HeatmapOptions } from './heatmap';
 export { keypointsOutput, keypointsSvg, CHANNEL_COLORS, type KeypointsOptions } from './keypoints';
-export { datasetOutput, datasetMarkdown, type DatasetOutputInput } from './dataset';
+export { datasetOutput, datasetMarkdown, datasetThumbnails, fitThumbnails, THUMBNAIL_BUDGET, type DatasetOutputInput, type ThumbnailCandidate } from './dataset';
+export { displayPath } from './paths';

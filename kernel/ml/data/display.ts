@@ -7,9 +7,8 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { display, DISPLAY_HANDLE } from '../../display';
 import { CONTACT_CHANNELS, type DatasetThumbnail } from '../../protocol';
-import { datasetOutput } from '../viz/dataset';
+import { datasetOutput, datasetThumbnails, type ThumbnailCandidate } from '../viz/dataset';
 import { heatmapOutput } from '../viz/heatmap';
-import { toImageRef } from '../viz/image';
 import { channelMaps } from '../viz/quantize';
 import { keypointsOutput } from '../viz/keypoints';
 import type { VizOutput } from '../viz/output';
@@ -46,18 +45,20 @@ export function datasetStats(interactiveImages: readonly CalImageRecord[], nonIn
  */
 export async function datasetSummary(ds: CalDataset, report: (e: CalDataError) => void, options: { thumbnails?: number; title?: string }): Promise<VizOutput<'application/vnd.affordance-lab.dataset.v1+json'>> {
   const st = ds.stats();
-  const thumbnails: DatasetThumbnail[] = [];
-  for (const c of st.classes.slice(0, options.thumbnails ?? 6)) {
-    for (const [kind, list] of [['interactive', ds.interactiveImages], ['non_interactive', ds.nonInteractiveImages]] as const) {
-      const rec = list.find((r) => r.className === c.name);
-      if (!rec) continue;
-      try {
-        thumbnails.push({ className: c.name, kind, label: `${rec.object}/${rec.rel.split('/').pop() ?? ''}`, image: await toImageRef(await sharp(rec.path).toBuffer(), { maxSide: 96 }) });
-      } catch (e) {
-        report(new CalDataError(rec.path, `cannot decode image for a thumbnail (${(e as Error).message}); expected a JPEG or PNG file`));
-      }
-    }
-  }
+  // A few images of every class (two interactive, one non-interactive), within the output's size budget.
+  const classes = st.classes.slice(0, options.thumbnails ?? st.classes.length);
+  const pick = (list: readonly CalImageRecord[], cls: string, n: number, kind: DatasetThumbnail['kind']): ThumbnailCandidate[] =>
+    list
+      .filter((r) => r.className === cls)
+      .slice(0, n)
+      .map((rec) => ({ className: cls, kind, label: `${rec.object}/${rec.rel.split('/').pop() ?? ''}`, image: () => sharp(rec.path).toBuffer(), path: rec.path }));
+  const candidates = classes.flatMap((c) => [...pick(ds.interactiveImages, c.name, 2, 'interactive'), ...pick(ds.nonInteractiveImages, c.name, 1, 'non_interactive')]);
+  const paths = new Map(candidates.map((c) => [c, (c as ThumbnailCandidate & { path: string }).path]));
+  const thumbnails: DatasetThumbnail[] = await datasetThumbnails(candidates, {
+    perClass: 3,
+    maxSide: 96,
+    onError: (c, e) => report(new CalDataError(paths.get(c) ?? c.label, `cannot decode image for a thumbnail (${e.message}); expected a JPEG or PNG file`)),
+  });
   const out = await datasetOutput({
     title: options.title ?? `CAL ${ds.split} / ${ds.subset}: ${ds.length} pairs`,
     root: ds.root,

@@ -350,16 +350,17 @@ void test("the dataset's default normalisation is the ImageNet mean/std that MiT
   [58.395, 57.12, 57.375].forEach((v, i) => assert.ok(Math.abs(IMAGENET_STD[i] - v / 255) < 1e-6, `std[${i}]`));
 });
 
-void test('files written by PyTorch (zip, legacy, HF .bin with config.json, float16) give the features PyTorch computes', { skip: torchSkip() }, () => {
+void test('files written by PyTorch (zip, legacy, HF .bin with config.json, HF .safetensors, float16) give the features PyTorch computes', { skip: torchSkip() }, () => {
   const dir = tmp();
   try {
-    const meta = runTorchReference(dir, { ...SMALL_MIT, seed: 11, inputs: [[2, 64, 64]], write: ['zip', 'legacy', 'hf', 'half'] });
+    const meta = runTorchReference(dir, { ...SMALL_MIT, seed: 11, inputs: [[2, 64, 64]], write: ['zip', 'legacy', 'hf', 'safetensors', 'half'] });
     const x = tf.tensor4d(readF32(join(dir, 'input_0.f32')), meta.inputs[0] as [number, number, number, number]);
     for (const [p, tol] of [
       ['mit_zip.pth', 1e-4],
       ['mit_legacy.pth', 1e-4],
       ['hf', 1e-4],
       ['hf/pytorch_model.bin', 1e-4],
+      ['hf/model.safetensors', 1e-4],
       // float16 weights: the features of the rounded weights differ from the float32 ones by about 1e-3
       ['mit_half.pth', 2e-2],
     ] as const) {

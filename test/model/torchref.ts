@@ -38,7 +38,7 @@ export interface RefConfig {
   seed: number;
   /** [B, H, W] of each input */
   inputs: [number, number, number][];
-  write?: ('zip' | 'legacy' | 'hf' | 'tfjs' | 'half')[];
+  write?: ('zip' | 'legacy' | 'hf' | 'safetensors' | 'tfjs' | 'half')[];
   classes?: number;
 }
 

@@ -3,7 +3,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useCpu, tf } from './setup';
 import { PIALNet, type PIALNetConfig } from '../../kernel/ml/model/index';
@@ -331,10 +331,12 @@ void test('a MiT-B0 checkpoint given to paper (MiT-B2) names both sizes', () => 
   }
 });
 
-void test('a missing path, an empty folder and a folder with several weight files are named in the error', () => {
+void test('a missing path (~/ is the home folder), an empty folder and a folder with several weight files are named in the error', () => {
   const dir = tmp();
   try {
     assert.throws(() => PIALNet.create({ ...NANO, pretrainedEncoder: join(dir, 'nope.pth') }, { build: true }), /pretrainedEncoder .*nope\.pth: .*nope\.pth: not found/);
+    // a leading ~/ is the home folder, as in a shell
+    assert.throws(() => PIALNet.create({ ...NANO, pretrainedEncoder: '~/no-such-mit-b2.pth' }, { build: true }), (e: Error) => e.message.includes(`${join(homedir(), 'no-such-mit-b2.pth')}: not found`));
     assert.throws(() => PIALNet.create({ ...NANO, pretrainedEncoder: dir }, { build: true }), /: no weights found \(expected model\.safetensors or pytorch_model\.bin, a \.pth\/\.bin\/\.safetensors file, or a PIAL-Net checkpoint folder\)/);
     writeFileSync(join(dir, 'a.pth'), '');
     writeFileSync(join(dir, 'b.pth'), '');

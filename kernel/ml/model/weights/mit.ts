@@ -13,6 +13,7 @@
  * before the model's weights exist; the returned plan then reads one tensor at a time into them.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { tf } from '../tf';
 import type { ParamStore } from '../params';
@@ -209,7 +210,7 @@ function findWeightFile(dir: string): string {
  * @throws naming the file, and for a mismatch every tensor concerned with the expected and found shapes
  */
 export function prepareEncoderWeights(path: string, store: ParamStore, o: PIALNetOptions): EncoderWeightsPlan {
-  const abs = resolve(path);
+  const abs = resolve(path === '~' || path.startsWith('~/') ? homedir() + path.slice(1) : path);
   if (!existsSync(abs)) throw new Error(`${abs}: not found`);
   let file = abs;
   if (statSync(abs).isDirectory()) {

@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useCpu, tf } from './setup';
-import { PIALNet, type PIALNetConfig } from '../../kernel/ml/model/index';
+import { PIALNet } from '../../kernel/ml/model/index';
 import { gelu } from '../../kernel/ml/model/layers';
-import { readF32, relMaxDiff, runTorchReference, torchSkip, type RefConfig } from './torchref';
+import { readF32, relMaxDiff, runTorchReference, SMALL_MIT, smallMitOptions, torchSkip } from './torchref';
 
 before(useCpu);
 
@@ -84,19 +84,6 @@ void test('encoderFeatures returns the four NHWC stage maps (paper widths at 224
   assert.throws(() => m.encoderFeatures(tf.zeros([1, 224, 224]) as unknown as tf.Tensor4D), /encoderFeatures: images must be \[B, H, W, 3\].*got \[1, 224, 224\]/);
   m.dispose();
 });
-
-/** A small MiT (B0-like stage widths and heads, fewer blocks) that the reference and our model both build. */
-const SMALL_MIT: Omit<RefConfig, 'inputs' | 'write'> = { embedDims: [16, 32, 40, 64], depths: [2, 1, 2, 1], heads: [1, 2, 5, 8], srRatios: [8, 4, 2, 1], mlpRatio: 4, seed: 3 };
-export const smallMitOptions: PIALNetConfig = {
-  base: 'nano',
-  inputSize: 64,
-  embedDims: SMALL_MIT.embedDims as [number, number, number, number],
-  depths: SMALL_MIT.depths as [number, number, number, number],
-  heads: SMALL_MIT.heads as [number, number, number, number],
-  srRatios: SMALL_MIT.srRatios as [number, number, number, number],
-  mlpRatio: 4,
-  baseline: 'encoder-decoder',
-};
 
 void test('the encoder computes what a PyTorch MiT computes on the same weights (square and odd-sized inputs)', { skip: torchSkip() }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'mit-ref-'));

@@ -183,7 +183,7 @@ void test('a local pretrained encoder initialises only the encoder', async () =>
       if (n.startsWith('encoder.')) assert.deepEqual(a[i], b[i], n);
       else assert.deepEqual(a[i], c[i], n);
     });
-    assert.throws(() => PIALNet.create({ base: 'nano', pretrainedEncoder: join(dir, 'missing') }, { build: true }), /pretrainedEncoder .*missing: .*config\.json: not found/);
+    assert.throws(() => PIALNet.create({ base: 'nano', pretrainedEncoder: join(dir, 'missing') }, { build: true }), /pretrainedEncoder .*missing: .*missing: not found/);
     [src, m, fresh].forEach((x) => x.dispose());
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { PIALNetConfig } from '../../kernel/ml/model/index';
 
 const SCRIPT = join(__dirname, 'torch', 'mit_reference.py');
 
@@ -37,7 +38,7 @@ export interface RefConfig {
   seed: number;
   /** [B, H, W] of each input */
   inputs: [number, number, number][];
-  write?: ('zip' | 'legacy' | 'hf' | 'tfjs' | 'half')[];
+  write?: ('zip' | 'legacy' | 'hf' | 'safetensors' | 'tfjs' | 'half')[];
   classes?: number;
 }
 
@@ -74,3 +75,18 @@ export function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return d / (m || 1);
 }
+
+/** A small MiT (B0-like stage widths and heads, fewer blocks) that the reference and our model both build. */
+export const SMALL_MIT: Omit<RefConfig, 'inputs' | 'write'> = { embedDims: [16, 32, 40, 64], depths: [2, 1, 2, 1], heads: [1, 2, 5, 8], srRatios: [8, 4, 2, 1], mlpRatio: 4, seed: 3 };
+
+/** Our options for {@link SMALL_MIT}: the encoder-decoder baseline, 64 px. */
+export const smallMitOptions: PIALNetConfig = {
+  base: 'nano',
+  inputSize: 64,
+  embedDims: SMALL_MIT.embedDims as [number, number, number, number],
+  depths: SMALL_MIT.depths as [number, number, number, number],
+  heads: SMALL_MIT.heads as [number, number, number, number],
+  srRatios: SMALL_MIT.srRatios as [number, number, number, number],
+  mlpRatio: 4,
+  baseline: 'encoder-decoder',
+};

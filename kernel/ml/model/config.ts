@@ -44,7 +44,12 @@ export interface PIALNetOptions {
   baseline?: 'encoder-decoder';
   /** Seed of the weight initialisation. @default 0 */
   seed: number;
-  /** Optional local checkpoint folder (or weights of the same format) whose `encoder.*` tensors initialise the encoder. Nothing is downloaded. */
+  /**
+   * Optional ImageNet-pretrained MiT weights for the encoder, read when the model is built: NVlabs' `mit_b2.pth`
+   * or any `torch.save` state dict (`.pth`/`.bin`, zip or legacy format), HF's `pytorch_model.bin` or
+   * `model.safetensors` (or HF's folder holding one with its `config.json`), or a PIAL-Net checkpoint folder.
+   * Images must then be ImageNet-normalised (the dataset's default). Nothing is downloaded.
+   */
   pretrainedEncoder?: string;
 }
 

@@ -12,19 +12,19 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 /**
  * GELU in its exact form x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), as PyTorch's `nn.GELU()` (MiT's
- * activation) computes it. The gradient Phi(x) + x phi(x) is written out, so backprop keeps only x
- * instead of every intermediate of the forward.
+ * activation) computes it. The gradient Phi(x) + x phi(x) is written out and reuses the forward's Phi(x),
+ * so backprop keeps x and Phi(x) instead of every intermediate, and computes no second erf.
  */
 const geluOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-  save([x]);
+  const cdf = tf.tidy(() => tf.mul(tf.add(tf.erf(tf.mul(x, SQRT1_2)), 1), 0.5));
+  save([x, cdf]);
   return {
-    value: tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, SQRT1_2)), 1))),
+    value: tf.mul(x, cdf),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sx] = saved;
-      const cdf = tf.mul(tf.add(tf.erf(tf.mul(sx, SQRT1_2)), 1), 0.5);
-      const pdf = tf.mul(tf.exp(tf.mul(tf.square(sx), -0.5)), INV_SQRT_2PI);
-      return [tf.mul(dy, tf.add(cdf, tf.mul(sx, pdf)))];
+      const [sx, scdf] = saved;
+      const xpdf = tf.mul(sx, tf.mul(tf.exp(tf.mul(tf.square(sx), -0.5)), INV_SQRT_2PI));
+      return [tf.mul(dy, tf.add(scdf, xpdf))];
     },
   };
 });

@@ -14,7 +14,8 @@ import { tf } from './tf';
 import { ParamStore, type ParamGroup } from './params';
 import { Conv2d, CrossBlock, LayerNorm, Linear, MiTBlock, MIT_BLOCK_EPS, MIT_EMBED_EPS, matMul } from './layers';
 import { resolveConfig, type ConfigName, type PIALNetOptions } from './config';
-import { loadCheckpoint, readCheckpointConfig, readCheckpointTensors, saveCheckpoint, type CheckpointExtras, type LoadedCheckpoint } from './checkpoint';
+import { loadCheckpoint, readCheckpointConfig, saveCheckpoint, type CheckpointExtras, type LoadedCheckpoint } from './checkpoint';
+import { prepareEncoderWeights, type EncoderWeightsPlan } from './weights/mit';
 
 /** Number of contact channels (PAPER.md section 1). */
 export const NUM_CHANNELS = 6;
@@ -318,22 +319,32 @@ export class PIALNet {
     return this.options.inputSize / 4;
   }
 
-  /** Creates the weights (seeded), and loads a local pretrained encoder when configured. */
+  /**
+   * Creates the weights (seeded), and reads the pretrained encoder when `pretrainedEncoder` names one. The
+   * file is checked completely (names, shapes, dtypes, sizes) before any weight exists; if reading fails
+   * after that, the weights are freed again, so the model stays unbuilt, as it was.
+   * @throws `pretrainedEncoder <path>: <file>: ...` naming the file and, for a mismatch, the tensors
+   */
   build(): this {
     this.checkAlive();
     if (this.params.built) return this;
-    this.params.build(this.options.seed);
-    if (this.options.pretrainedEncoder) {
+    const src = this.options.pretrainedEncoder;
+    let plan: EncoderWeightsPlan | undefined;
+    if (src) {
       try {
-        const tensors = readCheckpointTensors(this.options.pretrainedEncoder, this.params, (name) => name.startsWith('encoder.'));
-        for (const [name, t] of tensors) {
-          this.params.get(name).assign(t);
-          t.dispose();
-        }
+        plan = prepareEncoderWeights(src, this.params, this.options);
       } catch (e) {
-        this.params.dispose();
-        throw new Error(`pretrainedEncoder ${this.options.pretrainedEncoder}: ${(e as Error).message}`);
+        throw new Error(`pretrainedEncoder ${src}: ${(e as Error).message}`);
       }
+    }
+    try {
+      this.params.build(this.options.seed);
+      plan?.assign(this.params);
+    } catch (e) {
+      this.params.dispose();
+      throw new Error(src ? `pretrainedEncoder ${src}: ${(e as Error).message}` : (e as Error).message);
+    } finally {
+      plan?.close();
     }
     return this;
   }

@@ -7,11 +7,12 @@ perturbed too, so that every parameter matters), run on random images.
 
 usage: mit_reference.py OUT_DIR CONFIG_JSON
   CONFIG_JSON: {"embedDims": [4], "depths": [4], "heads": [4], "srRatios": [4], "mlpRatio": n, "seed": n,
-                "inputs": [[B, H, W], ...], "write": ["zip", "legacy", "hf", "tfjs", "half"], "classes": n}
+                "inputs": [[B, H, W], ...], "write": ["zip", "legacy", "hf", "safetensors", "tfjs", "half"], "classes": n}
 writes into OUT_DIR:
   mit_zip.pth        state dict, NVlabs names (+ an ImageNet-style `head`), torch.save zip format
   mit_legacy.pth     the same, pre-1.6 format (_use_new_zipfile_serialization=False)
   hf/pytorch_model.bin + hf/config.json   HF names (`segformer.encoder.*`, `classifier.*`), zip format
+  hf/model.safetensors   the HF tensors as safetensors (written here from the format's description)
   mit_half.pth       the state dict in float16 (zip format)
   tfjs.json + tfjs.f32   weights converted here with numpy to the tfjs layouts and names (`encoder.` + NVlabs)
   input_K.f32, features_K_S.f32   input K (NHWC float32) and its stage S output (NHWC float32)
@@ -190,6 +191,16 @@ def main():
                 hf[hf_name(k)] = v
         os.makedirs(os.path.join(out, "hf"), exist_ok=True)
         torch.save(hf, os.path.join(out, "hf", "pytorch_model.bin"))
+        if "safetensors" in write:
+            header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
+            for k, v in hf.items():
+                b = v.detach().contiguous().numpy().astype("<f4").tobytes()
+                header[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [offset, offset + len(b)]}
+                blobs.append(b)
+                offset += len(b)
+            h = json.dumps(header).encode("utf-8")
+            with open(os.path.join(out, "hf", "model.safetensors"), "wb") as f:
+                f.write(len(h).to_bytes(8, "little") + h + b"".join(blobs))
         with open(os.path.join(out, "hf", "config.json"), "w") as f:
             json.dump({
                 "model_type": "segformer", "architectures": ["SegformerForImageClassification"],

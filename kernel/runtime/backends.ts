@@ -16,6 +16,7 @@ import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasmKernels';
 import { registerCpuFixes } from './cpuFixes';
 import { registerGradientFixes } from './gradFixes';
+import { displayPath } from '../ml/viz/paths';
 import { hookDawnEvents, installSyncReads } from './webgpuSync';
 
 // Registered on import, so that a cell switching backends by hand (tf.setBackend) can train too.
@@ -82,6 +83,11 @@ const state: RuntimeState = { backend: undefined, device: 'not initialised', thr
 /** Current chain result (read by runtimeInfo). */
 export function currentState(): Readonly<RuntimeState> {
   return state;
+}
+
+/** The search roots as messages print them: no absolute path of the machine in a saved notebook. */
+function whereLooked(roots: string[], notebookDir: string): string {
+  return roots.map((r) => (r === resolve(notebookDir) ? "the notebook's folder" : displayPath(r, notebookDir))).join(' and ');
 }
 
 /** Folders that optional packages are resolved from, in order. */
@@ -208,7 +214,7 @@ async function loadTensorflow(o: ChainOptions, pkg: string, wantGpu: boolean): P
     const roots = searchRoots(o);
     const found = resolveOptional(pkg, roots);
     if (!found) {
-      throw new BackendUnavailable('tensorflow', `${pkg} is not installed (looked from ${roots.join(' and ')} upwards); install it with \`npm install ${pkg}\` in the notebook's folder or in the folder named by the nativeModulesPath setting`);
+      throw new BackendUnavailable('tensorflow', `${pkg} is not installed (looked from ${whereLooked(roots, o.notebookDir)} upwards); install it with \`npm install ${pkg}\` in the notebook's folder or in the folder named by the nativeModulesPath setting`);
     }
     try {
       // The package registers backend "tensorflow" through its own tfjs-core copy. Engine, kernel and
@@ -304,7 +310,7 @@ async function loadWebgpu(o: ChainOptions, allowSoftware: boolean): Promise<Load
     const roots = searchRoots(o);
     const found = resolveOptional('webgpu', roots);
     if (!found) {
-      throw new BackendUnavailable('webgpu', `the Dawn binding (npm package \`webgpu\`) is not installed (looked from ${roots.join(' and ')} upwards); install it with \`npm install webgpu\` in the notebook's folder`);
+      throw new BackendUnavailable('webgpu', `the Dawn binding (npm package \`webgpu\`) is not installed (looked from ${whereLooked(roots, o.notebookDir)} upwards); install it with \`npm install webgpu\` in the notebook's folder`);
     }
     let dawn: DawnModule;
     try {

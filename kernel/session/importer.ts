@@ -327,7 +327,7 @@ export class ModuleLoader {
     // The bundle's own `require` calls (its external packages) go through this loader.
     mod.require = Object.assign((spec: string) => (preloaded.has(spec) ? preloaded.get(spec) : this.require(spec, dir)), { resolve: createRequire(filename).resolve }) as unknown as NodeJS.Require;
     // Run as a module of its own: the globals it sees are the real ones, whatever names cells declared.
-    runShielded(js.text, filename, mod, mod.require);
+    runShielded(js.text, filename, mod, mod.require as NodeJS.Require);
     const inputs = entry.map((p) => ({ file: p, mtimeMs: statSync(p).mtimeMs }));
     this.local.set(file, { inputs, exports: mod.exports });
     return mod.exports;

@@ -373,8 +373,8 @@ function shorthandValues(program: acorn.Program): Set<number> {
     if (typeof value !== 'object' || value === null || typeof (value as { type?: unknown }).type !== 'string') return;
     const node = value as Node;
     if (node.type === 'Property' && (node as unknown as acorn.Property).shorthand) {
-      const v = (node as unknown as acorn.Property).value;
-      out.add(v.type === 'AssignmentPattern' ? v.left.start : v.start);
+      const v = (node as unknown as acorn.Property).value as acorn.Node;
+      out.add(v.type === 'AssignmentPattern' ? (v as acorn.AssignmentPattern).left.start : v.start);
     }
     for (const key of Object.keys(node)) if (key !== 'type' && key !== 'start' && key !== 'end' && key !== 'range') visit(node[key]);
   };

@@ -295,3 +295,50 @@ void describe('start-up', () => {
     }
   });
 });
+
+void describe('the host dies', () => {
+  /** Starts the fixture host on `code`, waits until the cell runs, kills the host, returns how long the kernel outlived it. */
+  async function killHostDuring(code: string): Promise<number> {
+    const { spawn } = await import('node:child_process');
+    const host = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'host.ts'), nb.dir, code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const pid = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the host did not start the cell: ${out}`)), 30_000);
+      host.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /pid (\d+)\n[\s\S]*running\n/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+    });
+    assert.ok(alive(pid));
+    await new Promise((r) => setTimeout(r, 200));
+    const killed = Date.now();
+    host.kill('SIGKILL');
+    while (gone(pid) === false && Date.now() - killed < 10_000) await new Promise((r) => setTimeout(r, 20));
+    const outlived = Date.now() - killed;
+    if (!gone(pid)) process.kill(pid, 'SIGKILL');
+    return outlived;
+  }
+
+  /** Ended, or a zombie nobody reaps (its parent is gone). */
+  function gone(pid: number): boolean {
+    try {
+      return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return true;
+    }
+  }
+
+  void test('killed with SIGKILL while a cell spins in a busy loop: the kernel exits within 2 s', async () => {
+    const outlived = await killHostDuring("console.log('started');\nwhile (true) {}");
+    assert.ok(outlived < 2000, `the kernel outlived its host by ${outlived} ms`);
+  });
+
+  void test('killed while a cell awaits: the kernel exits within 2 s', async () => {
+    const outlived = await killHostDuring("console.log('started');\nawait kernel.sleep(60_000);");
+    assert.ok(outlived < 2000, `the kernel outlived its host by ${outlived} ms`);
+  });
+});

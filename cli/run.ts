@@ -5,7 +5,7 @@
 import { accessSync, constants, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BackendChoice } from '../kernel/protocol';
-import { hostError, kernelFailure } from '../extension/failures';
+import { FRESH_KERNEL_NOTICE, hostError, kernelFailure } from '../extension/failures';
 import type { HostSession } from '../extension/kernelPort';
 import { NotebookOutputs } from '../extension/outputModel';
 import { BACKEND_ENV_VAR, DEFAULTS, parseBackend } from '../extension/settings';
@@ -130,6 +130,8 @@ export async function runNotebook(cmd: RunCommand, io: RunIO): Promise<number> {
   let failed: { cell: CodeCell; message: string } | undefined;
   let errors = 0;
   let order = 0;
+  /** The kernel died: the next cell runs in a fresh one and says so. */
+  let died = false;
 
   const stop = (): void => {
     // Ctrl+C: stop the kernel before leaving so that no process is left behind.
@@ -160,6 +162,10 @@ export async function runNotebook(cmd: RunCommand, io: RunIO): Promise<number> {
           maxOutputChars: maxChars,
           onProgress: (m) => io.progress(m),
         });
+        if (died) {
+          died = false;
+          outputs.stream(cellId, 'stderr', FRESH_KERNEL_NOTICE);
+        }
         const timer = cmd.timeoutSec === undefined ? undefined : setTimeout(() => {
           timedOut = true;
           void session?.interrupt();
@@ -183,6 +189,7 @@ export async function runNotebook(cmd: RunCommand, io: RunIO): Promise<number> {
         // The kernel is gone (or never started): a later cell, with --allow-errors, gets a fresh one.
         const gone = session;
         session = undefined;
+        if (f.kernelGone) died = true;
         await gone?.dispose().catch(() => undefined);
       }
       if (timedOut) error = hostError('Timeout', `Cell ${cell.number} ran longer than --timeout ${cmd.timeoutSec} s and was interrupted.${error ? ` ${error.name}: ${error.message}` : ''}`);

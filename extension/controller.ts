@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { CellError } from '../kernel/protocol';
 import { cellLanguage, prefersThisKernel, SUPPORTED_LANGUAGE_IDS } from './languages';
-import { hostError, kernelFailure } from './failures';
+import { FRESH_KERNEL_NOTICE, hostError, kernelFailure } from './failures';
 import { NotebookOutputView } from './outputView';
 import { DEFAULTS } from './settings';
 import { readSettings, type NotebookKernels } from './kernels';
@@ -101,6 +101,7 @@ export class KernelController implements vscode.Disposable {
         return;
       }
       const session = await this.kernels.ensure(nb);
+      if (this.kernels.takeDeath(nb)) run.view.stream(cellId, 'stderr', FRESH_KERNEL_NOTICE);
       const result = await session.execute(
         { cellId, cellLabel: `Cell ${cell.index + 1}`, code: cell.document.getText(), language: cellLanguage(cell.document.languageId) ?? 'typescript' },
         {

@@ -44,3 +44,10 @@ export function kernelFailure(e: unknown): KernelFailure {
 export function hostError(name: string, message: string): CellError {
   return { name, message, stack: `${name}: ${message}` };
 }
+
+/**
+ * Shown (on stderr) at the start of the first cell that runs on a fresh kernel after the previous one
+ * died, so that the loss of state is never silent.
+ */
+export const FRESH_KERNEL_NOTICE =
+  'The kernel process that ran the earlier cells has died (see the cell that was running). This cell runs in a fresh kernel: the variables and imports of earlier cells are gone; run the cells it needs again.\n';

@@ -71,6 +71,9 @@ interface RemoteObject {
 }
 
 const TERMINATED = 'Execution was terminated';
+/** What an interrupted cell says: the kernel lives on with its variables. */
+export const INTERRUPTED_MESSAGE = "Interrupted: the cell was stopped; the kernel's state was kept (the variables of earlier cells, and what this cell had set before it stopped).";
+const interrupted = (message = INTERRUPTED_MESSAGE): CellError => ({ name: 'InterruptedError', message, stack: `InterruptedError: ${message}` });
 /** How long an interrupted cell may take to settle before it is given up on (the state is kept). */
 const ABANDON_AFTER_MS = 1500;
 
@@ -366,7 +369,7 @@ export class CellRunner {
       registerCell(url, params.cellLabel, () => compiled.traceMap());
       for (const [name, kind] of compiled.declared) this.kinds.set(name, kind);
       // Interrupted while it was being compiled: it never starts.
-      if (cell.controller.signal.aborted) return finish('interrupted', { name: 'InterruptedError', message: 'Interrupted before the cell started', stack: 'InterruptedError: Interrupted before the cell started' });
+      if (cell.controller.signal.aborted) return finish('interrupted', interrupted("Interrupted before the cell started; the kernel's state was kept."));
       const outcome = await this.evaluate(cell, compiled.code);
       const failure = this.failureOf(cell, outcome, params.cellLabel, compiled.traceMap);
       if (failure) return finish(failure.status, failure.error);
@@ -417,17 +420,14 @@ export class CellRunner {
   private failureOf(cell: RunningCell, outcome: Outcome, label: string, traceMap: () => TraceMap): { status: ExecuteResult['status']; error: CellError } | undefined {
     if (outcome.kind === 'terminated') {
       this.resetEngineScopes();
-      return {
-        status: 'interrupted',
-        error: { name: 'InterruptedError', message: 'Interrupted: the running code was stopped; earlier variables are kept.', stack: 'InterruptedError: Interrupted' },
-      };
+      return { status: 'interrupted', error: interrupted() };
     }
     if (outcome.error) return { status: 'error', error: { name: 'Error', message: outcome.error.message, stack: outcome.error.message } };
     const details = outcome.result?.exceptionDetails;
     if (!details) return undefined;
     const thrown = this.thrownValue(details.exception);
     if (cell.controller.signal.aborted && (thrown instanceof InterruptedError || cell.absorbed)) {
-      return { status: 'interrupted', error: { name: 'InterruptedError', message: 'Interrupted', stack: 'InterruptedError: Interrupted' } };
+      return { status: 'interrupted', error: interrupted() };
     }
     const error = this.cellError(thrown);
     // An error V8 raises before the cell's code runs (a SyntaxError of the script) has no cell frame: it

@@ -52,6 +52,8 @@ void before(async () => {
   await ensureKernelBuilt();
   nb = notebookDir({
     'hangs.js': 'setInterval(() => {}, 1000);\n',
+    // An async iterable from outside the cell (its awaits are not the cell's): a slow data loader.
+    'batches.js': 'export async function* batches() {\n  for (;;) {\n    await new Promise((r) => setTimeout(r, 200));\n    yield 1;\n  }\n}\n',
     'not-executable': 'plain text\n',
   });
 });
@@ -93,6 +95,21 @@ void describe('interrupt', () => {
     assert.equal(r.status, 'interrupted');
     const next = await run(s, "const again = 'still alive'; again");
     assert.deepEqual(displayedText(next.out), ["'still alive'"]);
+  });
+
+  void test('a for await loop over an iterable the cell did not define stops, and the state is kept', async () => {
+    await run(s, "const keptForAwait = 'kept'; let ticks = 0;");
+    const pid = s.info?.pid;
+    for (const loop of [
+      "import { setInterval as every } from 'node:timers/promises';\nfor await (const _ of every(5)) ticks++;",
+      "import { batches } from './batches.js';\nfor await (const b of batches()) ticks += b;",
+    ]) {
+      const r = await interruptAfterStart(s, loop);
+      assert.equal(r.status, 'interrupted', `${loop}: ${r.error?.stack}`);
+      assert.match(r.error?.message ?? '', /state was kept/);
+    }
+    assert.deepEqual(displayedText((await run(s, '[keptForAwait, typeof ticks]')).out), ["[ 'kept', 'number' ]"]);
+    assert.equal(s.info?.pid, pid, 'the kernel was not restarted');
   });
 
   void test('an interrupt with no running cell does nothing', async () => {

@@ -102,6 +102,19 @@ function executedNotebook(nb: Ipynb, cells: CodeCell[], outputs: NotebookOutputs
   };
 }
 
+/** How long the runner waits after the last cell for the output of timers the cells left scheduled. */
+export const PENDING_OUTPUT_WAIT_MS = 2000;
+
+async function waitForPending(session: HostSession, io: RunIO): Promise<void> {
+  const deadline = Date.now() + PENDING_OUTPUT_WAIT_MS;
+  let pending = await session.pending();
+  while (pending > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    pending = await session.pending();
+  }
+  if (pending > 0) io.progress(`${pending} timer(s) the cells started were still pending ${PENDING_OUTPUT_WAIT_MS / 1000} s after the last cell; their output, if any, is not in the notebook`);
+}
+
 /**
  * Runs the notebook and writes it.
  * @returns the exit code: 0 all cells ran (or --allow-errors), 1 a cell failed or the kernel died
@@ -205,6 +218,8 @@ export async function runNotebook(cmd: RunCommand, io: RunIO): Promise<number> {
         io.progress(`${label} ok in ${seconds(Date.now() - t0)}`);
       }
     }
+    // Output of timers the cells started may still come: wait a little for it, as a notebook would show it.
+    if (session) await waitForPending(session, io);
   } finally {
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);

@@ -21,6 +21,8 @@ export interface HostSession {
   interrupt(): Promise<void>;
   restart(): Promise<void>;
   runtimeInfo(): Promise<RuntimeInfo>;
+  /** How many timers the cells left scheduled (work whose output may still arrive). */
+  pending(): Promise<number>;
   /** What the kernel reported when it became ready (undefined before). */
   readonly info: KernelInfo | undefined;
   onState(listener: (state: KernelState) => void): void;

@@ -110,6 +110,8 @@ export const Methods = {
   execute: 'kernel/execute',
   interrupt: 'kernel/interrupt',
   runtimeInfo: 'kernel/runtimeInfo',
+  /** How many timers and immediates cells left scheduled (work whose output may still come). */
+  pending: 'kernel/pending',
   shutdown: 'kernel/shutdown',
   stream: 'cell/stream',
   display: 'cell/display',

@@ -270,6 +270,11 @@ export class KernelClient {
     this.request(Methods.interrupt, undefined).catch(() => undefined);
   }
 
+  /** How many timers the cells left scheduled (their output may still arrive). */
+  pending(): Promise<number> {
+    return this.request<number>(Methods.pending, undefined);
+  }
+
   /** A fresh runtime snapshot (backend, device, live memory). */
   runtimeInfo(): Promise<RuntimeInfo> {
     return this.request<RuntimeInfo>(Methods.runtimeInfo, undefined);

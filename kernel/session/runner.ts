@@ -14,6 +14,7 @@
  */
 import { Session } from 'node:inspector';
 import { Worker } from 'node:worker_threads';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { inspect } from 'node:util';
 import { StringDecoder } from 'node:string_decoder';
 import { pathToFileURL } from 'node:url';
@@ -103,9 +104,13 @@ export class CellRunner {
   private readonly restoreStreams: () => void;
   /** Kinds of the names cells have declared so far (const or let), for the const check of later cells. */
   private readonly kinds = new Map<string, DeclarationKind>();
+  /** The cell whose code started the work that is running now (timers and promises inherit it). */
+  private readonly origin = new AsyncLocalStorage<string>();
+  /** Cell ids by the sequence number in their sourceURL (`cell-<seq>`), to attribute late errors. */
+  private readonly cellIds = new Map<number, string>();
 
   constructor(private readonly options: CellRunnerOptions) {
-    this.output = new OutputRouter(options.channel, { maxOutputChars: options.maxOutputChars });
+    this.output = new OutputRouter(options.channel, { maxOutputChars: options.maxOutputChars, origin: () => this.origin.getStore() });
     this.loader = new ModuleLoader(options.notebookDir, options.fallbackDir);
     this.session.connect();
     // A session still connected at exit makes Node wait for "the debugger" and say so on stderr.
@@ -330,8 +335,12 @@ export class CellRunner {
     const a = patch(process.stdout, 'stdout');
     const b = patch(process.stderr, 'stderr');
     const onError = (e: unknown, kind: string): void => {
-      const text = e instanceof Error ? cleanStack(e.stack ?? String(e), this.options.kernelFiles) : inspect(e);
-      if (!this.output.write('stderr', `${kind}: ${text}\n`)) this.log(`${kind}: ${text}`);
+      const raw = e instanceof Error ? (e.stack ?? String(e)) : undefined;
+      const text = raw !== undefined ? cleanStack(raw, this.options.kernelFiles) : inspect(e);
+      // The cell whose code threw (its frame in the stack), else the one whose work this is.
+      const seq = raw ? /\bcell-(\d+):\d+:\d+/.exec(raw)?.[1] : undefined;
+      const cellId = (seq ? this.cellIds.get(Number(seq)) : undefined) ?? this.origin.getStore() ?? this.output.currentCellId;
+      if (!this.output.write('stderr', `${kind}: ${text}\n`, cellId)) this.log(`${kind}: ${text}`);
     };
     const onException = (e: unknown): void => onError(e, 'Uncaught exception');
     const onRejection = (e: unknown): void => onError(e, 'Unhandled promise rejection');
@@ -367,6 +376,8 @@ export class CellRunner {
         throw e;
       }
       registerCell(url, params.cellLabel, () => compiled.traceMap());
+      this.cellIds.set(seq, params.cellId);
+      if (this.cellIds.size > 500) this.cellIds.delete(this.cellIds.keys().next().value as number);
       for (const [name, kind] of compiled.declared) this.kinds.set(name, kind);
       // Interrupted while it was being compiled: it never starts.
       if (cell.controller.signal.aborted) return finish('interrupted', interrupted("Interrupted before the cell started; the kernel's state was kept."));
@@ -401,7 +412,7 @@ export class CellRunner {
       Atomics.store(this.shared, Slot.seq, cell.seq);
       Atomics.store(this.shared, Slot.state, CellState.running);
       let terminatedSync = false;
-      this.session.post('Runtime.evaluate', { expression: code, replMode: true, awaitPromise: true, objectGroup: 'cell', includeCommandLineAPI: false }, (error, result) => {
+      this.origin.run(cell.params.cellId, () => this.session.post('Runtime.evaluate', { expression: code, replMode: true, awaitPromise: true, objectGroup: 'cell', includeCommandLineAPI: false }, (error, result) => {
         if (error?.message.includes(TERMINATED)) {
           terminatedSync = !settled;
           Atomics.store(this.shared, Slot.state, CellState.idle);
@@ -411,7 +422,7 @@ export class CellRunner {
         // The cell's code has finished (successfully or not).
         if (this.current === cell && !terminatedSync) this.leaveCellCode(cell);
         settle({ kind: 'evaluated', error, result: result as Outcome extends { result: infer R } ? R : never });
-      });
+      }));
       // The synchronous part has run; the rest (if any) continues at the cell's first await.
       if (!settled) this.leaveCellCode(cell);
     });

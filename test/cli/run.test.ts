@@ -233,3 +233,16 @@ void test('Ctrl+C stops the run and its kernel process, and writes nothing', asy
   assert.throws(() => process.kill(kernelPid, 0), /ESRCH/, `kernel process ${kernelPid} is still running`);
   assert.ok(!existsSync(join(dir, 'sigint.executed.ipynb')));
 });
+
+void test('output of a timer that fires after the last cell lands in the cell that started it; a timer still pending is named', () => {
+  const input = write('late.ipynb', notebook(["void setTimeout(() => console.log('late line'), 400);", '1 + 1']));
+  const out = join(dir, 'late.out.ipynb');
+  const r = cli(['run', input, '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(read(out).cells[0].outputs, [{ name: 'stdout', output_type: 'stream', text: ['late line\n'] }]);
+  assert.doesNotMatch(r.stderr, /still pending/);
+  const forever = write('forever.ipynb', notebook(['void setInterval(() => {}, 1000);']));
+  const r2 = cli(['run', forever, '--out', join(dir, 'forever.out.ipynb')]);
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.match(r2.stderr, /1 timer\(s\) the cells started were still pending 2 s after the last cell/);
+});

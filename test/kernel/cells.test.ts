@@ -166,6 +166,16 @@ void describe('output', () => {
     assert.match(r.out.text('stdout'), /raw bytes\n[\s\S]*late line/);
   });
 
+  void test('output and rejections that arrive while a later cell runs go to the cell that started the work', async () => {
+    const a = await ok("setTimeout(() => console.log('late from A'), 100);\nsetTimeout(() => { void Promise.reject(new Error('late rejection')); }, 120);\nconst p = kernel.sleep(140).then(() => display('late display'));");
+    const b = await ok("console.log('B runs');\nawait kernel.sleep(400);");
+    assert.match(a.out.text('stdout'), /late from A/);
+    assert.match(a.out.text('stderr'), /Unhandled promise rejection: Error: late rejection/);
+    assert.deepEqual(displayedText(a.out), ['late display']);
+    assert.equal(b.out.text(), 'B runs\n');
+    assert.deepEqual(displayedText(b.out), []);
+  });
+
   void test('an unhandled rejection is reported in the cell and the kernel keeps running', async () => {
     const r = await ok("void Promise.reject(new RangeError('nobody waits for me'));\nawait kernel.sleep(20);");
     assert.match(r.out.text('stderr'), /Unhandled promise rejection: RangeError: nobody waits for me/);

@@ -11,7 +11,7 @@ import { NotebookOutputs } from '../extension/outputModel';
 import { BACKEND_ENV_VAR, DEFAULTS, parseBackend } from '../extension/settings';
 import { startHostSession } from '../extension/session';
 import type { RunCommand } from './args';
-import { codeCells, readNotebook, serializeNotebook, toIpynbOutput, UsageError, type CodeCell, type Ipynb } from './ipynb';
+import { codeCells, readNotebook, serializeNotebook, toIpynbOutput, UsageError, withCellIds, type CodeCell, type Ipynb } from './ipynb';
 
 /** Where the runner writes progress (stderr) and, for `--out -`, the notebook (stdout). */
 export interface RunIO {
@@ -87,7 +87,7 @@ function seconds(ms: number): string {
 /** The notebook to write: executed cells get their outputs and count, cells that did not run are cleared. */
 function executedNotebook(nb: Ipynb, cells: CodeCell[], outputs: NotebookOutputs, counts: Map<number, number>): Ipynb {
   const byIndex = new Map(cells.map((c) => [c.index, c]));
-  return {
+  return withCellIds({
     ...nb,
     cells: nb.cells.map((cell, index) => {
       const code = byIndex.get(index);
@@ -99,7 +99,7 @@ function executedNotebook(nb: Ipynb, cells: CodeCell[], outputs: NotebookOutputs
         outputs: count === undefined ? [] : outputs.outputs(`cell-${index}`).map((e) => toIpynbOutput(e)),
       };
     }),
-  };
+  });
 }
 
 /** How long the runner waits after the last cell for the output of timers the cells left scheduled. */
@@ -158,7 +158,8 @@ export async function runNotebook(cmd: RunCommand, io: RunIO): Promise<number> {
     for (const [i, cell] of cells.entries()) {
       const label = `[${i + 1}/${cells.length}] cell ${cell.number} (${firstLine(cell.code)})`;
       const cellId = `cell-${cell.index}`;
-      counts.set(cell.index, ++order);
+      const count = ++order;
+      counts.set(cell.index, count);
       const t0 = Date.now();
       let error;
       let timedOut = false;
@@ -188,7 +189,7 @@ export async function runNotebook(cmd: RunCommand, io: RunIO): Promise<number> {
             { cellId, cellLabel: `Cell ${cell.number}`, code: cell.code, language: cell.language },
             {
               onStream: (name, text) => outputs.stream(cellId, name, text),
-              onDisplay: (id, bundle, update) => outputs.display(cellId, id, bundle, update),
+              onDisplay: (id, bundle, update, result) => outputs.display(cellId, id, bundle, update, result ? count : undefined),
               onClearDisplay: (id) => outputs.clearDisplay(id),
             },
           );

@@ -106,7 +106,7 @@ export class KernelController implements vscode.Disposable {
         { cellId, cellLabel: `Cell ${cell.index + 1}`, code: cell.document.getText(), language: cellLanguage(cell.document.languageId) ?? 'typescript' },
         {
           onStream: (name, text) => run.view.stream(cellId, name, text),
-          onDisplay: (displayId, bundle, update) => run.view.display(cellId, displayId, bundle, update),
+          onDisplay: (displayId, bundle, update, result) => run.view.display(cellId, displayId, bundle, update, result ? exec.executionOrder : undefined),
           onClearDisplay: (displayId) => run.view.clearDisplay(displayId),
         },
       );

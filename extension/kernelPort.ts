@@ -7,7 +7,7 @@ import type { BackendChoice, ExecuteParams, ExecuteResult, KernelInfo, MimeBundl
 /** Where a running cell's outputs go, as they happen. */
 export interface CellOutputSink {
   onStream(name: StreamName, text: string): void;
-  onDisplay(displayId: string, bundle: MimeBundle, update: boolean): void;
+  onDisplay(displayId: string, bundle: MimeBundle, update: boolean, executeResult?: boolean): void;
   onClearDisplay(displayId: string): void;
 }
 

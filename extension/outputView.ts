@@ -72,8 +72,8 @@ export class NotebookOutputView {
     this.apply(this.model.stream(cellId, name, text));
   }
 
-  display(cellId: string, displayId: string, bundle: MimeBundle, update: boolean): void {
-    for (const c of this.model.display(cellId, displayId, bundle, update)) this.apply(c);
+  display(cellId: string, displayId: string, bundle: MimeBundle, update: boolean, executionCount?: number): void {
+    for (const c of this.model.display(cellId, displayId, bundle, update, executionCount)) this.apply(c);
   }
 
   clearDisplay(displayId: string): void {
@@ -152,6 +152,10 @@ export class NotebookOutputView {
   }
 
   private createOutput(cellId: string, entry: OutputEntry): vscode.NotebookCellOutput {
+    // VS Code's ipynb serializer saves an output whose metadata says so as an `execute_result`.
+    if (entry.kind === 'display' && entry.executionCount !== undefined) {
+      return new vscode.NotebookCellOutput(this.items(cellId, entry), { outputType: 'execute_result', executionCount: entry.executionCount, metadata: {} });
+    }
     return new vscode.NotebookCellOutput(this.items(cellId, entry));
   }
 

@@ -92,6 +92,8 @@ export interface DisplayParams {
   bundle: MimeBundle;
   /** true: replace an existing output with this displayId instead of appending. */
   update: boolean;
+  /** The value of the cell's last expression (Jupyter's `execute_result`, shown as `Out[n]`). */
+  executeResult?: boolean;
 }
 
 export interface ClearDisplayParams {

@@ -150,14 +150,14 @@ export class OutputRouter {
   }
 
   /** A new output, or an update of one (throttled per display id). */
-  display(bundle: MimeBundle, displayId: string, update: boolean): void {
+  display(bundle: MimeBundle, displayId: string, update: boolean, executeResult = false): void {
     const cellId = this.target();
     if (cellId === undefined) return;
     if (!update) {
       this.dropPending(displayId);
       this.flush();
       this.lastUpdate.set(displayId, performance.now());
-      this.channel.display({ cellId, displayId, bundle, update: false });
+      this.channel.display(executeResult ? { cellId, displayId, bundle, update: false, executeResult: true } : { cellId, displayId, bundle, update: false });
       return;
     }
     const now = performance.now();

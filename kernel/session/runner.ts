@@ -386,7 +386,7 @@ export class CellRunner {
       if (failure) return finish(failure.status, failure.error);
       if (cell.hasLastValue && cell.lastValue !== undefined && !(typeof cell.lastValue === 'object' && cell.lastValue !== null && DISPLAY_HANDLE in cell.lastValue)) {
         try {
-          this.output.display(bundleFor(cell.lastValue, true), `result-${seq}`, false);
+          this.output.display(bundleFor(cell.lastValue, true), `result-${seq}`, false, true);
         } catch (e) {
           return finish('error', this.cellError(e));
         }

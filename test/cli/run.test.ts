@@ -89,7 +89,8 @@ void test('runs every cell in one kernel and writes outputs in the form VS Code 
     { name: 'stderr', output_type: 'stream', text: ['careful\n'] },
   ]);
   assert.equal(cells[2].outputs?.length, 1);
-  assert.equal(cells[2].outputs?.[0].output_type, 'display_data');
+  assert.equal(cells[2].outputs?.[0].output_type, 'execute_result', "the last expression's value is Jupyter's execute_result");
+  assert.equal(cells[2].outputs?.[0].execution_count, 2);
   assert.deepEqual((cells[2].outputs?.[0].data as Record<string, unknown>)['text/plain'], ['42']);
   const data = cells[3].outputs?.[0].data as Record<string, unknown>;
   assert.deepEqual(data['application/vnd.affordance-lab.metrics.v1+json'], { metrics: ['KLD'], runs: [], version: 1 }, 'a custom MIME payload stays JSON');

@@ -5,7 +5,7 @@
 import { accessSync, constants, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BackendChoice } from '../kernel/protocol';
-import { FRESH_KERNEL_NOTICE, hostError, kernelFailure } from '../extension/failures';
+import { cellLabel, FRESH_KERNEL_NOTICE, hostError, kernelFailure } from '../extension/failures';
 import type { HostSession } from '../extension/kernelPort';
 import { NotebookOutputs } from '../extension/outputModel';
 import { BACKEND_ENV_VAR, DEFAULTS, parseBackend } from '../extension/settings';
@@ -186,7 +186,7 @@ export async function runNotebook(cmd: RunCommand, io: RunIO): Promise<number> {
         }, cmd.timeoutSec * 1000);
         try {
           const result = await session.execute(
-            { cellId, cellLabel: `Cell ${cell.number}`, code: cell.code, language: cell.language },
+            { cellId, cellLabel: cellLabel(count), code: cell.code, language: cell.language },
             {
               onStream: (name, text) => outputs.stream(cellId, name, text),
               onDisplay: (id, bundle, update, result) => outputs.display(cellId, id, bundle, update, result ? count : undefined),

@@ -40,6 +40,15 @@ export function kernelFailure(e: unknown): KernelFailure {
   return { error: hostError('Error', String(e)), kernelGone: false };
 }
 
+/**
+ * How stacks name a cell: by its execution count, as the editor shows it left of the cell (`[2]`) and
+ * Jupyter, GitHub and nbconvert show `In [2]`. The position would not do: it changes when cells are
+ * added above, and the numbers the editor shows are the counts.
+ */
+export function cellLabel(executionCount: number | undefined): string {
+  return executionCount === undefined ? 'Cell [ ]' : `Cell [${executionCount}]`;
+}
+
 /** A cell error raised by the host rather than by the cell's code: its "stack" is just the message. */
 export function hostError(name: string, message: string): CellError {
   return { name, message, stack: `${name}: ${message}` };

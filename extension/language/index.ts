@@ -376,11 +376,15 @@ export function registerNotebookLanguageFeatures(context: vscode.ExtensionContex
         diagnostics.schedule(e.notebook, Math.min(...e.contentChanges.map((c) => c.range.start)));
       }
     }),
-    // A cell whose language changes is closed and reopened as a document.
+    // A cell whose language changes is closed and reopened as a document. VS Code itself may set a cell of
+    // a notebook this kernel was just selected for to plain TypeScript (the first cell of a new notebook):
+    // that cell switches too, so that it never shows plain TypeScript's "Cannot redeclare" diagnostics.
     vscode.workspace.onDidOpenTextDocument((doc) => {
-      if (doc.languageId !== AFFORDANCE_TS_LANGUAGE_ID) return;
+      if (doc.uri.scheme !== 'vscode-notebook-cell') return;
       const nb = services.notebookOf(doc);
-      if (nb) diagnostics.schedule(nb);
+      if (!nb) return;
+      if (doc.languageId === 'typescript' && (selected.has(nb) || savedWithThisKernel(nb))) switchLanguage(nb);
+      else if (doc.languageId === AFFORDANCE_TS_LANGUAGE_ID) diagnostics.schedule(nb);
     }),
     vscode.workspace.onDidOpenNotebookDocument((nb) => {
       if (savedWithThisKernel(nb)) switchLanguage(nb);

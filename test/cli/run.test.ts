@@ -247,3 +247,13 @@ void test('output of a timer that fires after the last cell lands in the cell th
   assert.equal(r2.status, 0, r2.stderr);
   assert.match(r2.stderr, /1 timer\(s\) the cells started were still pending 2 s after the last cell/);
 });
+
+void test('a stack names the cell by its execution count, as the editor shows it, not by its position', () => {
+  const input = write('label.ipynb', notebook([{ markdown: '# above' }, 'const fine = 1;', "throw new TypeError('where')"]));
+  const out = join(dir, 'label.out.ipynb');
+  const r = cli(['run', input, '--out', out, '--allow-errors']);
+  assert.equal(r.status, 0, r.stderr);
+  const cell = read(out).cells[2];
+  assert.equal(cell.execution_count, 2);
+  assert.match((cell.outputs?.at(-1)?.traceback as string[]).join(''), /^TypeError: where\n {4}at Cell \[2\]:1:7$/);
+});

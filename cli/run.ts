@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { BackendChoice } from '../kernel/protocol';
+import type { BackendChoice, MimeBundle } from '../kernel/protocol';
 import { cellLabel, FRESH_KERNEL_NOTICE, hostError, kernelFailure } from '../extension/failures';
 import type { HostSession } from '../extension/kernelPort';
 import { NotebookOutputs } from '../extension/outputModel';
@@ -20,6 +20,73 @@ export interface RunIO {
   env: Record<string, string | undefined>;
   /** Folder of the bundles (dist/), where kernel.js lives. */
   distDir: string;
+  /**
+   * Rewrites the terminal's last line in place (a TTY): the live state of the running cell. Without it,
+   * that state is printed as a line of its own every `progressIntervalMs`.
+   */
+  status?: (line: string) => void;
+  /** @default 10000 */
+  progressIntervalMs?: number;
+}
+
+/** The first line of a display's text, to show as the live state of a cell (the training view's summary). */
+export function displaySummary(bundle: MimeBundle): string | undefined {
+  const text = bundle['text/plain'];
+  const plain = Array.isArray(text) ? text.join('') : typeof text === 'string' ? text : undefined;
+  const line = plain?.split('\n').map((l) => l.trim()).find((l) => l.length > 0);
+  if (!line) return undefined;
+  return line.length > 100 ? `${line.slice(0, 97)}...` : line;
+}
+
+/**
+ * The live state of the running cell: the latest text of each of its display handles. On a TTY the
+ * state replaces itself on one line as displays update (at most 5 times a second); otherwise a line
+ * every `intervalMs` says how long the cell has run and what its displays show.
+ */
+class LiveProgress {
+  private readonly latest = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastDrawn = 0;
+  private shown = false;
+  private started = Date.now();
+  private label = '';
+
+  constructor(
+    private readonly io: RunIO,
+    private readonly intervalMs: number,
+  ) {}
+
+  begin(label: string): void {
+    this.label = label;
+    this.latest.clear();
+    this.started = Date.now();
+    if (!this.io.status) {
+      this.timer = setInterval(() => this.io.progress(this.line()), this.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  display(displayId: string, bundle: MimeBundle): void {
+    const summary = displaySummary(bundle);
+    if (!summary) return;
+    this.latest.set(displayId, summary);
+    if (!this.io.status || Date.now() - this.lastDrawn < 200) return;
+    this.lastDrawn = Date.now();
+    this.shown = true;
+    this.io.status(this.line());
+  }
+
+  end(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.shown) this.io.status?.('');
+    this.shown = false;
+  }
+
+  private line(): string {
+    const parts = [...this.latest.values()].slice(-3);
+    return `${this.label} running for ${seconds(Date.now() - this.started)}${parts.length ? `: ${parts.join(' | ')}` : ''}`;
+  }
 }
 
 /** The default output: `<name>.executed.ipynb` beside the input, so the input is never overwritten. */
@@ -145,6 +212,7 @@ export async function runNotebook(cmd: RunCommand, io: RunIO): Promise<number> {
   let order = 0;
   /** The kernel died: the next cell runs in a fresh one and says so. */
   let died = false;
+  const live = new LiveProgress(io, io.progressIntervalMs ?? 10_000);
 
   const stop = (): void => {
     // Ctrl+C: stop the kernel before leaving so that no process is left behind.
@@ -184,18 +252,23 @@ export async function runNotebook(cmd: RunCommand, io: RunIO): Promise<number> {
           timedOut = true;
           void session?.interrupt();
         }, cmd.timeoutSec * 1000);
+        live.begin(label);
         try {
           const result = await session.execute(
             { cellId, cellLabel: cellLabel(count), code: cell.code, language: cell.language },
             {
               onStream: (name, text) => outputs.stream(cellId, name, text),
-              onDisplay: (id, bundle, update, result) => outputs.display(cellId, id, bundle, update, result ? count : undefined),
+              onDisplay: (id, bundle, update, result) => {
+                outputs.display(cellId, id, bundle, update, result ? count : undefined);
+                if (!result) live.display(id, bundle);
+              },
               onClearDisplay: (id) => outputs.clearDisplay(id),
             },
           );
           if (result.status !== 'ok') error = result.error ?? hostError('Interrupted', 'The cell was interrupted.');
         } finally {
           clearTimeout(timer);
+          live.end();
         }
       } catch (e) {
         const f = kernelFailure(e);

@@ -25,7 +25,7 @@ import { display, DISPLAY_HANDLE, isDisplayable, MIME_BUNDLE, setDisplaySink } f
 import { tf } from '../runtime/index';
 import { compileCell, CellCompileError, mapPosition } from './compile';
 import type { TraceMap } from '@jridgewell/trace-mapping';
-import { cleanStack, registerCell } from './stack';
+import { cleanFrames, cleanStack, registerCell } from './stack';
 import { ModuleLoader, type ModuleNamespace } from './importer';
 import { OutputRouter, type OutputChannel } from './output';
 import { CellState, Slot, SLOT_COUNT, type WorkerData, type WorkerMessage } from './interruptState';
@@ -81,7 +81,8 @@ const ABANDON_AFTER_MS = 1500;
 /** Formats a value as the text/plain of a result. */
 function plainText(value: unknown): string {
   if (value instanceof tf.Tensor) return value.toString();
-  return inspect(value, { depth: 4, maxArrayLength: 100, maxStringLength: 10_000, breakLength: 100 });
+  // The async-context bookkeeping Node keeps on promises and timers is not the value's.
+  return inspect(value, { depth: 4, maxArrayLength: 100, maxStringLength: 10_000, breakLength: 100 }).replace(/,?\n\s*\[Symbol\((?:async_id_symbol|trigger_async_id_symbol|kResourceStore)\)\]: [^\n]*?(?=,?\n)/g, '');
 }
 
 /** Bundle for `display(value)`: displayables as they are, strings as text, anything else inspected. */
@@ -386,7 +387,10 @@ export class CellRunner {
       if (failure) return finish(failure.status, failure.error);
       if (cell.hasLastValue && cell.lastValue !== undefined && !(typeof cell.lastValue === 'object' && cell.lastValue !== null && DISPLAY_HANDLE in cell.lastValue)) {
         try {
-          this.output.display(bundleFor(cell.lastValue, true), `result-${seq}`, false, true);
+          const bundle = bundleFor(cell.lastValue, true);
+          // A rejected promise shows its reason's stack: mapped to the cell, without the kernel's frames.
+          if (cell.lastValue instanceof Promise && typeof bundle['text/plain'] === 'string') bundle['text/plain'] = cleanFrames(bundle['text/plain'], this.options.kernelFiles);
+          this.output.display(bundle, `result-${seq}`, false, true);
         } catch (e) {
           return finish('error', this.cellError(e));
         }

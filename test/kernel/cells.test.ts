@@ -132,7 +132,13 @@ void describe('errors', () => {
     assert.doesNotMatch(stack, /kernel\.js|node:inspector|node:internal/);
   });
 
-  void test('an error after an await is mapped as well', async () => {
+  void test('a rejected promise as the cell\'s value shows its reason mapped to the cell, without kernel frames', async () => {
+    const shown = displayedText((await run(s, "const why = 'as value';\nPromise.reject(new Error(why))", 'Cell [15]')).out);
+    assert.equal(shown.length, 1);
+    assert.match(shown[0], /^Promise \{\n {2}<rejected> Error: as value\n {6}at Cell \[15\]:2:16\n\}$/, shown[0]);
+  });
+
+    void test('an error after an await is mapped as well', async () => {
     const r = await run(s, "await Promise.resolve();\n\nnull.boom;", 'Cell 13');
     assert.equal(r.status, 'error');
     assert.match(r.error?.stack ?? '', /at Cell 13:3:6/);

@@ -5,7 +5,7 @@
  */
 import { parseArgs as nodeParseArgs } from 'node:util';
 import type { BackendChoice } from '../kernel/protocol';
-import { parseBackend, SettingsError } from '../extension/settings';
+import { parseBackend, SettingsError } from '../host/settings';
 import { UsageError } from './ipynb';
 
 export interface RunCommand {

@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { CellLanguage } from '../kernel/protocol';
-import { bundleToItems, isTextMime } from '../extension/outputData';
-import { cellLanguage, notebookLanguage } from '../extension/languages';
-import type { OutputEntry } from '../extension/outputModel';
+import { bundleToItems, isTextMime } from '../host/outputData';
+import { cellLanguage, notebookLanguage } from '../host/languages';
+import type { OutputEntry } from '../host/outputModel';
 
 /** Input the runner cannot use; the CLI prints the message on one line and exits with code 2. */
 export class UsageError extends Error {

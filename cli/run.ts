@@ -5,11 +5,11 @@
 import { accessSync, constants, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BackendChoice, MimeBundle } from '../kernel/protocol';
-import { cellLabel, FRESH_KERNEL_NOTICE, hostError, kernelFailure } from '../extension/failures';
-import type { HostSession } from '../extension/kernelPort';
-import { NotebookOutputs } from '../extension/outputModel';
-import { BACKEND_ENV_VAR, DEFAULTS, parseBackend } from '../extension/settings';
-import { startHostSession } from '../extension/session';
+import { cellLabel, FRESH_KERNEL_NOTICE, hostError, kernelFailure } from '../host/failures';
+import type { HostSession } from '../host/kernelPort';
+import { NotebookOutputs } from '../host/outputModel';
+import { BACKEND_ENV_VAR, DEFAULTS, parseBackend } from '../host/settings';
+import { startHostSession } from '../host/session';
 import type { RunCommand } from './args';
 import { codeCells, readNotebook, serializeNotebook, toIpynbOutput, UsageError, withCellIds, type CodeCell, type Ipynb } from './ipynb';
 

@@ -4,10 +4,10 @@
  */
 import * as vscode from 'vscode';
 import type { CellError } from '../kernel/protocol';
-import { cellLanguage, prefersThisKernel, SUPPORTED_LANGUAGE_IDS } from './languages';
-import { cellLabel, FRESH_KERNEL_NOTICE, hostError, kernelFailure } from './failures';
+import { cellLanguage, prefersThisKernel, SUPPORTED_LANGUAGE_IDS } from '../host/languages';
+import { cellLabel, FRESH_KERNEL_NOTICE, hostError, kernelFailure } from '../host/failures';
 import { NotebookOutputView } from './outputView';
-import { DEFAULTS } from './settings';
+import { DEFAULTS } from '../host/settings';
 import { readSettings, type NotebookKernels } from './kernels';
 
 export const CONTROLLER_ID = 'affordance-lab-kernel';

@@ -5,9 +5,9 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { KernelInfo } from '../kernel/protocol';
-import { kernelLaunch, resolveKernelSettings, type KernelSettings } from './settings';
-import type { HostSession, KernelState } from './kernelPort';
-import { startHostSession } from './session';
+import { kernelLaunch, resolveKernelSettings, type KernelSettings } from '../host/settings';
+import type { HostSession, KernelState } from '../host/kernelPort';
+import { startHostSession } from '../host/session';
 
 /** What the status bar shows for a notebook. */
 export interface KernelStatus {

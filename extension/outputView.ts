@@ -10,8 +10,8 @@
  */
 import * as vscode from 'vscode';
 import type { CellError, MimeBundle, StreamName } from '../kernel/protocol';
-import { bundleToItems, type OutputItemData } from './outputData';
-import { NotebookOutputs, type OutputChange, type OutputEntry } from './outputModel';
+import { bundleToItems, type OutputItemData } from '../host/outputData';
+import { NotebookOutputs, type OutputChange, type OutputEntry } from '../host/outputModel';
 
 /** How long stream text waits to be coalesced with what follows before it is shown. */
 const STREAM_FLUSH_MS = 50;

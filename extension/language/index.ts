@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { jupyterMetadata, prefersThisKernel } from '../languages';
+import { jupyterMetadata, prefersThisKernel } from '../../host/languages';
 import { LanguageWorkerClient } from './client';
 import type { CellInput, CellPosition, CellRange, CompletionEntry, DefinitionLocation } from './core/types';
 import type { LanguageMethod, LanguageMethods } from './protocol';

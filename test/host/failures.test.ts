@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cellLabel, hostError, kernelFailure } from '../../extension/failures';
+import { cellLabel, hostError, kernelFailure } from '../../host/failures';
 import { KernelProcessExitedError, KernelRestartedError, KernelStartError } from '../../kernel/client';
 
 void test('a dead kernel: exit code, what happens next, and the stderr tail', () => {

@@ -14,7 +14,6 @@
  */
 import { Session } from 'node:inspector';
 import { Worker } from 'node:worker_threads';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { inspect } from 'node:util';
 import { StringDecoder } from 'node:string_decoder';
 import { pathToFileURL } from 'node:url';
@@ -105,13 +104,11 @@ export class CellRunner {
   private readonly restoreStreams: () => void;
   /** Kinds of the names cells have declared so far (const or let), for the const check of later cells. */
   private readonly kinds = new Map<string, DeclarationKind>();
-  /** The cell whose code started the work that is running now (timers and promises inherit it). */
-  private readonly origin = new AsyncLocalStorage<string>();
   /** Cell ids by the sequence number in their sourceURL (`cell-<seq>`), to attribute late errors. */
   private readonly cellIds = new Map<number, string>();
 
   constructor(private readonly options: CellRunnerOptions) {
-    this.output = new OutputRouter(options.channel, { maxOutputChars: options.maxOutputChars, origin: () => this.origin.getStore() });
+    this.output = new OutputRouter(options.channel, { maxOutputChars: options.maxOutputChars, origin: () => this.originCell() });
     this.loader = new ModuleLoader(options.notebookDir, options.fallbackDir);
     this.session.connect();
     // A session still connected at exit makes Node wait for "the debugger" and say so on stderr.
@@ -340,7 +337,7 @@ export class CellRunner {
       const text = raw !== undefined ? cleanStack(raw, this.options.kernelFiles) : inspect(e);
       // The cell whose code threw (its frame in the stack), else the one whose work this is.
       const seq = raw ? /\bcell-(\d+):\d+:\d+/.exec(raw)?.[1] : undefined;
-      const cellId = (seq ? this.cellIds.get(Number(seq)) : undefined) ?? this.origin.getStore() ?? this.output.currentCellId;
+      const cellId = (seq ? this.cellIds.get(Number(seq)) : undefined) ?? this.output.currentCellId;
       if (!this.output.write('stderr', `${kind}: ${text}\n`, cellId)) this.log(`${kind}: ${text}`);
     };
     const onException = (e: unknown): void => onError(e, 'Uncaught exception');
@@ -416,7 +413,7 @@ export class CellRunner {
       Atomics.store(this.shared, Slot.seq, cell.seq);
       Atomics.store(this.shared, Slot.state, CellState.running);
       let terminatedSync = false;
-      this.origin.run(cell.params.cellId, () => this.session.post('Runtime.evaluate', { expression: code, replMode: true, awaitPromise: true, objectGroup: 'cell', includeCommandLineAPI: false }, (error, result) => {
+      this.session.post('Runtime.evaluate', { expression: code, replMode: true, awaitPromise: true, objectGroup: 'cell', includeCommandLineAPI: false }, (error, result) => {
         if (error?.message.includes(TERMINATED)) {
           terminatedSync = !settled;
           Atomics.store(this.shared, Slot.state, CellState.idle);
@@ -426,7 +423,7 @@ export class CellRunner {
         // The cell's code has finished (successfully or not).
         if (this.current === cell && !terminatedSync) this.leaveCellCode(cell);
         settle({ kind: 'evaluated', error, result: result as Outcome extends { result: infer R } ? R : never });
-      }));
+      });
       // The synchronous part has run; the rest (if any) continues at the cell's first await.
       if (!settled) this.leaveCellCode(cell);
     });
@@ -452,6 +449,23 @@ export class CellRunner {
       if (pos) error.stack = `${(error.stack ?? `${error.name}: ${error.message}`).split('\n')[0]}\n    at ${label}:${pos.line}:${pos.column}`;
     }
     return { status: 'error', error };
+  }
+
+  /**
+   * The cell whose code is writing: the nearest cell frame on the stack (a timer's callback or a
+   * promise's continuation written in cell 1 writes to cell 1, also while cell 2 runs). Node's async
+   * context tracking (AsyncLocalStorage) would follow work without a cell frame too, but with it a busy
+   * loop stopped by terminateExecution inside a timer's callback aborts the process (Node 20 asserts on
+   * the async id stack), so the stack it is.
+   */
+  private originCell(): string | undefined {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 40;
+    const holder: { stack?: string } = {};
+    Error.captureStackTrace(holder);
+    Error.stackTraceLimit = limit;
+    const seq = /\bcell-(\d+):\d+:\d+/.exec(holder.stack ?? '')?.[1];
+    return seq === undefined ? undefined : this.cellIds.get(Number(seq));
   }
 
   private constNames(): Set<string> {

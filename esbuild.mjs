@@ -72,6 +72,8 @@ const targets = [
     format: 'cjs',
     target: 'node20',
     external: nodeExternals,
+    // Globals the kernel uses are captured at start-up, so that a cell's `class Promise {}` cannot reach them.
+    inject: ['kernel/intrinsics.ts'],
   }),
   config('cli', {
     entryPoints: { cli: 'cli/cli.ts' },

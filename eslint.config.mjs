@@ -26,8 +26,8 @@ export default tseslint.config(
     },
   },
   {
-    // The kernel is a plain Node process: it never sees the editor.
-    files: ['kernel/**/*.ts', 'cli/**/*.ts'],
+    // The kernel, the host code shared by the editor and the CLI, and the CLI are plain Node: no editor.
+    files: ['kernel/**/*.ts', 'host/**/*.ts', 'cli/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'Only extension/ may import vscode.' }] }],
     },

@@ -1,9 +1,11 @@
 /**
  * Command-line parsing for `affordance-lab`. Strict: an unknown flag, a missing value or a value of the
- * wrong kind is a {@link UsageError} (exit code 2) that names it.
+ * wrong kind is a {@link UsageError} (exit code 2) that names it. Options are read with Node's
+ * `util.parseArgs`; the values are checked here.
  */
+import { parseArgs as nodeParseArgs } from 'node:util';
 import type { BackendChoice } from '../kernel/protocol';
-import { parseBackend, SettingsError } from '../extension/settings';
+import { parseBackend, SettingsError } from '../host/settings';
 import { UsageError } from './ipynb';
 
 export interface RunCommand {
@@ -42,39 +44,44 @@ Exit codes: 0 success, 1 a cell failed or the kernel died, 2 bad input or usage.
 
 type Spec = Record<string, 'flag' | 'string' | 'number'>;
 
+/** Node's `util.parseArgs` over the spec, with its errors turned into one-line usage errors. */
 function parseFlags(args: string[], spec: Spec, command: string): { positionals: string[]; values: Record<string, string | number | boolean> } {
-  const positionals: string[] = [];
-  const values: Record<string, string | number | boolean> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--') {
-      positionals.push(...args.slice(i + 1));
-      break;
-    }
-    if (!a.startsWith('-') || a === '-') {
-      positionals.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const name = eq > 0 ? a.slice(0, eq) : a;
-    const kind = spec[name];
-    if (!kind) throw new UsageError(`unknown option ${name} for "${command}" (see affordance-lab --help)`);
-    if (kind === 'flag') {
-      if (eq > 0) throw new UsageError(`option ${name} takes no value`);
-      values[name] = true;
-      continue;
-    }
-    const raw = eq > 0 ? a.slice(eq + 1) : args[++i];
-    if (raw === undefined || (eq < 0 && raw.startsWith('--'))) throw new UsageError(`option ${name} needs a value`);
-    if (kind === 'number') {
-      const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`option ${name} is "${raw}"; expected a positive number`);
-      values[name] = n;
-    } else {
-      values[name] = raw;
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const [flag, kind] of Object.entries(spec)) {
+    if (flag.startsWith('--')) options[flag.slice(2)] = { type: kind === 'flag' ? 'boolean' : 'string' };
+  }
+  for (const [flag, kind] of Object.entries(spec)) {
+    // `-o` is the short form of the long option with the same kind (`--out`).
+    if (!flag.startsWith('--') && flag.length === 2) {
+      const long = Object.keys(options).find((k) => k.startsWith(flag[1]) && options[k].type === (kind === 'flag' ? 'boolean' : 'string'));
+      if (long) options[long].short = flag[1];
     }
   }
-  return { positionals, values };
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = nodeParseArgs({ args, options, strict: true, allowPositionals: true }) as typeof parsed;
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const name = /Option '(-{1,2}[\w-]+)/.exec(err.message)?.[1] ?? /'(-{1,2}[\w-]+)'/.exec(err.message)?.[1] ?? '';
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${name} for "${command}" (see affordance-lab --help)`);
+    if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      if (/does not take an argument/.test(err.message)) throw new UsageError(`option ${name} takes no value`);
+      throw new UsageError(`option ${name} needs a value`);
+    }
+    throw new UsageError(`${command}: ${err.message.split('\n')[0]}`);
+  }
+  const values: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(parsed.values)) {
+    if (value === undefined) continue;
+    const flag = `--${key}`;
+    if (spec[flag] === 'number') {
+      const raw = String(value);
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`option ${flag} is "${raw}"; expected a positive number`);
+      values[flag] = n;
+    } else values[flag] = value;
+  }
+  return { positionals: parsed.positionals, values };
 }
 
 function integer(v: string | number | boolean | undefined, name: string): number | undefined {
@@ -103,7 +110,7 @@ export function parseArgs(argv: string[]): Command {
         throw new UsageError((e as SettingsError).message);
       }
     }
-    const out = values['--out'] ?? values['-o'];
+    const out = values['--out'];
     return {
       command: 'run',
       notebook: positionals[0],

@@ -20,6 +20,8 @@ async function main(argv: string[]): Promise<number> {
     case 'run':
       return runNotebook(cmd, {
         progress: (line) => process.stderr.write(line + '\n'),
+        // On a terminal the running cell's live state rewrites one line (cleared before the next message).
+        status: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[2K${line.slice(0, Math.max(20, (process.stderr.columns || 100) - 1))}`) : undefined,
         stdout: (text) => process.stdout.write(text),
         env: process.env,
         distDir: __dirname,

@@ -6,10 +6,11 @@
  * Cell ids, cell metadata and notebook metadata are kept as they are.
  */
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import type { CellLanguage } from '../kernel/protocol';
-import { bundleToItems, isTextMime } from '../extension/outputData';
-import { cellLanguage, notebookLanguage } from '../extension/languages';
-import type { OutputEntry } from '../extension/outputModel';
+import { bundleToItems, isTextMime } from '../host/outputData';
+import { cellLanguage, notebookLanguage } from '../host/languages';
+import type { OutputEntry } from '../host/outputModel';
 
 /** Input the runner cannot use; the CLI prints the message on one line and exits with code 2. */
 export class UsageError extends Error {
@@ -148,9 +149,32 @@ export function toIpynbOutput(entry: OutputEntry): Json {
         else data[item.mime] = isTextMime(item.mime) ? splitLines(item.value) : item.value;
       }
       if (problems.length && data['text/plain'] === undefined) data['text/plain'] = splitLines(problems.join('\n'));
+      if (entry.executionCount !== undefined) return { output_type: 'execute_result', data, metadata: {}, execution_count: entry.executionCount };
       return { output_type: 'display_data', data, metadata: {} };
     }
   }
+}
+
+/**
+ * nbformat 4.5 requires an `id` on every cell (1-64 letters, digits, `-` or `_`, unique in the
+ * notebook). Cells without one get an id derived from their position and source, so that running the
+ * same notebook twice writes the same ids; ids already there are kept. Notebooks older than 4.5 do not
+ * allow ids and are left as they are.
+ */
+export function withCellIds(nb: Ipynb): Ipynb {
+  if (nb.nbformat !== 4 || (nb.nbformat_minor ?? 0) < 5) return nb;
+  const used = new Set(nb.cells.map((c) => c.id).filter((id): id is string => typeof id === 'string'));
+  return {
+    ...nb,
+    cells: nb.cells.map((cell, index) => {
+      if (typeof cell.id === 'string' && /^[a-zA-Z0-9-_]{1,64}$/.test(cell.id)) return cell;
+      const base = createHash('sha256').update(`${index}\n${sourceText(cell.source)}`).digest('hex').slice(0, 8);
+      let id = base;
+      for (let n = 1; used.has(id); n++) id = `${base}-${n}`;
+      used.add(id);
+      return { ...cell, id };
+    }),
+  };
 }
 
 /** Sorts object keys recursively, as VS Code does before writing, so files diff cleanly. */

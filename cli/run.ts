@@ -4,14 +4,14 @@
  */
 import { accessSync, constants, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { BackendChoice } from '../kernel/protocol';
-import { hostError, kernelFailure } from '../extension/failures';
-import type { HostSession } from '../extension/kernelPort';
-import { NotebookOutputs } from '../extension/outputModel';
-import { BACKEND_ENV_VAR, DEFAULTS, parseBackend } from '../extension/settings';
-import { startHostSession } from '../extension/session';
+import type { BackendChoice, MimeBundle } from '../kernel/protocol';
+import { cellLabel, FRESH_KERNEL_NOTICE, hostError, kernelFailure } from '../host/failures';
+import type { HostSession } from '../host/kernelPort';
+import { NotebookOutputs } from '../host/outputModel';
+import { BACKEND_ENV_VAR, DEFAULTS, parseBackend } from '../host/settings';
+import { startHostSession } from '../host/session';
 import type { RunCommand } from './args';
-import { codeCells, readNotebook, serializeNotebook, toIpynbOutput, UsageError, type CodeCell, type Ipynb } from './ipynb';
+import { codeCells, readNotebook, serializeNotebook, toIpynbOutput, UsageError, withCellIds, type CodeCell, type Ipynb } from './ipynb';
 
 /** Where the runner writes progress (stderr) and, for `--out -`, the notebook (stdout). */
 export interface RunIO {
@@ -20,6 +20,73 @@ export interface RunIO {
   env: Record<string, string | undefined>;
   /** Folder of the bundles (dist/), where kernel.js lives. */
   distDir: string;
+  /**
+   * Rewrites the terminal's last line in place (a TTY): the live state of the running cell. Without it,
+   * that state is printed as a line of its own every `progressIntervalMs`.
+   */
+  status?: (line: string) => void;
+  /** @default 10000 */
+  progressIntervalMs?: number;
+}
+
+/** The first line of a display's text, to show as the live state of a cell (the training view's summary). */
+export function displaySummary(bundle: MimeBundle): string | undefined {
+  const text = bundle['text/plain'];
+  const plain = Array.isArray(text) ? text.join('') : typeof text === 'string' ? text : undefined;
+  const line = plain?.split('\n').map((l) => l.trim()).find((l) => l.length > 0);
+  if (!line) return undefined;
+  return line.length > 100 ? `${line.slice(0, 97)}...` : line;
+}
+
+/**
+ * The live state of the running cell: the latest text of each of its display handles. On a TTY the
+ * state replaces itself on one line as displays update (at most 5 times a second); otherwise a line
+ * every `intervalMs` says how long the cell has run and what its displays show.
+ */
+class LiveProgress {
+  private readonly latest = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastDrawn = 0;
+  private shown = false;
+  private started = Date.now();
+  private label = '';
+
+  constructor(
+    private readonly io: RunIO,
+    private readonly intervalMs: number,
+  ) {}
+
+  begin(label: string): void {
+    this.label = label;
+    this.latest.clear();
+    this.started = Date.now();
+    if (!this.io.status) {
+      this.timer = setInterval(() => this.io.progress(this.line()), this.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  display(displayId: string, bundle: MimeBundle): void {
+    const summary = displaySummary(bundle);
+    if (!summary) return;
+    this.latest.set(displayId, summary);
+    if (!this.io.status || Date.now() - this.lastDrawn < 200) return;
+    this.lastDrawn = Date.now();
+    this.shown = true;
+    this.io.status(this.line());
+  }
+
+  end(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.shown) this.io.status?.('');
+    this.shown = false;
+  }
+
+  private line(): string {
+    const parts = [...this.latest.values()].slice(-3);
+    return `${this.label} running for ${seconds(Date.now() - this.started)}${parts.length ? `: ${parts.join(' | ')}` : ''}`;
+  }
 }
 
 /** The default output: `<name>.executed.ipynb` beside the input, so the input is never overwritten. */
@@ -87,7 +154,7 @@ function seconds(ms: number): string {
 /** The notebook to write: executed cells get their outputs and count, cells that did not run are cleared. */
 function executedNotebook(nb: Ipynb, cells: CodeCell[], outputs: NotebookOutputs, counts: Map<number, number>): Ipynb {
   const byIndex = new Map(cells.map((c) => [c.index, c]));
-  return {
+  return withCellIds({
     ...nb,
     cells: nb.cells.map((cell, index) => {
       const code = byIndex.get(index);
@@ -99,7 +166,20 @@ function executedNotebook(nb: Ipynb, cells: CodeCell[], outputs: NotebookOutputs
         outputs: count === undefined ? [] : outputs.outputs(`cell-${index}`).map((e) => toIpynbOutput(e)),
       };
     }),
-  };
+  });
+}
+
+/** How long the runner waits after the last cell for the output of timers the cells left scheduled. */
+export const PENDING_OUTPUT_WAIT_MS = 2000;
+
+async function waitForPending(session: HostSession, io: RunIO): Promise<void> {
+  const deadline = Date.now() + PENDING_OUTPUT_WAIT_MS;
+  let pending = await session.pending();
+  while (pending > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    pending = await session.pending();
+  }
+  if (pending > 0) io.progress(`${pending} timer(s) the cells started were still pending ${PENDING_OUTPUT_WAIT_MS / 1000} s after the last cell; their output, if any, is not in the notebook`);
 }
 
 /**
@@ -130,6 +210,9 @@ export async function runNotebook(cmd: RunCommand, io: RunIO): Promise<number> {
   let failed: { cell: CodeCell; message: string } | undefined;
   let errors = 0;
   let order = 0;
+  /** The kernel died: the next cell runs in a fresh one and says so. */
+  let died = false;
+  const live = new LiveProgress(io, io.progressIntervalMs ?? 10_000);
 
   const stop = (): void => {
     // Ctrl+C: stop the kernel before leaving so that no process is left behind.
@@ -143,7 +226,8 @@ export async function runNotebook(cmd: RunCommand, io: RunIO): Promise<number> {
     for (const [i, cell] of cells.entries()) {
       const label = `[${i + 1}/${cells.length}] cell ${cell.number} (${firstLine(cell.code)})`;
       const cellId = `cell-${cell.index}`;
-      counts.set(cell.index, ++order);
+      const count = ++order;
+      counts.set(cell.index, count);
       const t0 = Date.now();
       let error;
       let timedOut = false;
@@ -160,22 +244,31 @@ export async function runNotebook(cmd: RunCommand, io: RunIO): Promise<number> {
           maxOutputChars: maxChars,
           onProgress: (m) => io.progress(m),
         });
+        if (died) {
+          died = false;
+          outputs.stream(cellId, 'stderr', FRESH_KERNEL_NOTICE);
+        }
         const timer = cmd.timeoutSec === undefined ? undefined : setTimeout(() => {
           timedOut = true;
           void session?.interrupt();
         }, cmd.timeoutSec * 1000);
+        live.begin(label);
         try {
           const result = await session.execute(
-            { cellId, cellLabel: `Cell ${cell.number}`, code: cell.code, language: cell.language },
+            { cellId, cellLabel: cellLabel(count), code: cell.code, language: cell.language },
             {
               onStream: (name, text) => outputs.stream(cellId, name, text),
-              onDisplay: (id, bundle, update) => outputs.display(cellId, id, bundle, update),
+              onDisplay: (id, bundle, update, result) => {
+                outputs.display(cellId, id, bundle, update, result ? count : undefined);
+                if (!result) live.display(id, bundle);
+              },
               onClearDisplay: (id) => outputs.clearDisplay(id),
             },
           );
           if (result.status !== 'ok') error = result.error ?? hostError('Interrupted', 'The cell was interrupted.');
         } finally {
           clearTimeout(timer);
+          live.end();
         }
       } catch (e) {
         const f = kernelFailure(e);
@@ -183,6 +276,7 @@ export async function runNotebook(cmd: RunCommand, io: RunIO): Promise<number> {
         // The kernel is gone (or never started): a later cell, with --allow-errors, gets a fresh one.
         const gone = session;
         session = undefined;
+        if (f.kernelGone) died = true;
         await gone?.dispose().catch(() => undefined);
       }
       if (timedOut) error = hostError('Timeout', `Cell ${cell.number} ran longer than --timeout ${cmd.timeoutSec} s and was interrupted.${error ? ` ${error.name}: ${error.message}` : ''}`);
@@ -198,6 +292,8 @@ export async function runNotebook(cmd: RunCommand, io: RunIO): Promise<number> {
         io.progress(`${label} ok in ${seconds(Date.now() - t0)}`);
       }
     }
+    // Output of timers the cells started may still come: wait a little for it, as a notebook would show it.
+    if (session) await waitForPending(session, io);
   } finally {
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { KernelController } from './controller';
 import type { NotebookKernels } from './kernels';
-import { formatRuntimeInfo } from './statusText';
+import { formatRuntimeInfo } from '../host/statusText';
 
 /** Finds the target notebook from a command argument (toolbar context or URI), else the active one. */
 function targetNotebook(arg: unknown): vscode.NotebookDocument | undefined {

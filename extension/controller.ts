@@ -4,10 +4,10 @@
  */
 import * as vscode from 'vscode';
 import type { CellError } from '../kernel/protocol';
-import { cellLanguage, prefersThisKernel, SUPPORTED_LANGUAGE_IDS } from './languages';
-import { hostError, kernelFailure } from './failures';
+import { cellLanguage, prefersThisKernel, SUPPORTED_LANGUAGE_IDS } from '../host/languages';
+import { cellLabel, FRESH_KERNEL_NOTICE, hostError, kernelFailure } from '../host/failures';
 import { NotebookOutputView } from './outputView';
-import { DEFAULTS } from './settings';
+import { DEFAULTS } from '../host/settings';
 import { readSettings, type NotebookKernels } from './kernels';
 
 export const CONTROLLER_ID = 'affordance-lab-kernel';
@@ -19,6 +19,8 @@ interface NotebookRun {
   chain: Promise<void>;
   /** Executions created but not finished; cancelled together when a cell fails or the kernel dies. */
   pending: Set<vscode.NotebookCellExecution>;
+  /** Executions that have started (a stop on them interrupts the kernel). */
+  started: WeakSet<vscode.NotebookCellExecution>;
 }
 
 /** Creates the controller and keeps one output view and run queue per notebook. */
@@ -38,7 +40,10 @@ export class KernelController implements vscode.Disposable {
     c.description = 'TypeScript cells on TensorFlow.js';
     c.detail = 'Runs cells in a Node process next to the notebook; `affordance-lab` and `@tensorflow/tfjs` are built in.';
     c.executeHandler = (cells, nb) => this.runCells(cells, nb);
-    c.interruptHandler = (nb) => this.kernels.interrupt(nb);
+    // No interruptHandler: with one, VS Code sends every stop (also on a queued cell, or on a cell waiting
+    // for the kernel to start) to it and never cancels the cells' own tokens. Without it, stop reaches the
+    // cell it was pressed on: the running cell interrupts the kernel, a queued one is just taken off the
+    // queue, and the toolbar's Interrupt cancels them all.
     this.disposables.push(
       c,
       vscode.workspace.onDidOpenNotebookDocument((nb) => this.updateAffinity(nb)),
@@ -58,6 +63,11 @@ export class KernelController implements vscode.Disposable {
       try {
         const exec = this.controller.createNotebookCellExecution(cell);
         run.pending.add(exec);
+        // Stop on a cell that has not started: it leaves the queue at once, the others stay.
+        const sub = exec.token.onCancellationRequested(() => {
+          sub.dispose();
+          if (!run.started.has(exec) && run.pending.delete(exec)) endQuietly(exec, undefined);
+        });
         return [exec];
       } catch (e) {
         // The cell is already queued or running: it is not queued twice.
@@ -89,10 +99,11 @@ export class KernelController implements vscode.Disposable {
       endQuietly(exec, undefined);
       return;
     }
+    run.started.add(exec);
     exec.executionOrder = this.kernels.nextExecutionOrder(nb);
     exec.start(Date.now());
     await run.view.begin(cellId, cell, exec);
-    let success = false;
+    let success: boolean | undefined = false;
     const cancel = exec.token.onCancellationRequested(() => void this.kernels.interrupt(nb).catch((e: unknown) => this.log.warn(`interrupt: ${String(e)}`)));
     try {
       const problem = this.cannotRun(cell);
@@ -101,11 +112,18 @@ export class KernelController implements vscode.Disposable {
         return;
       }
       const session = await this.kernels.ensure(nb);
+      if (exec.token.isCancellationRequested) {
+        // Stopped while the kernel was starting: the cell does not run (the kernel stays up for later runs).
+        run.view.stream(cellId, 'stderr', 'Stopped before the kernel had started: the cell did not run.\n');
+        success = undefined;
+        return;
+      }
+      if (this.kernels.takeDeath(nb)) run.view.stream(cellId, 'stderr', FRESH_KERNEL_NOTICE);
       const result = await session.execute(
-        { cellId, cellLabel: `Cell ${cell.index + 1}`, code: cell.document.getText(), language: cellLanguage(cell.document.languageId) ?? 'typescript' },
+        { cellId, cellLabel: cellLabel(exec.executionOrder), code: cell.document.getText(), language: cellLanguage(cell.document.languageId) ?? 'typescript' },
         {
           onStream: (name, text) => run.view.stream(cellId, name, text),
-          onDisplay: (displayId, bundle, update) => run.view.display(cellId, displayId, bundle, update),
+          onDisplay: (displayId, bundle, update, result) => run.view.display(cellId, displayId, bundle, update, result ? exec.executionOrder : undefined),
           onClearDisplay: (displayId) => run.view.clearDisplay(displayId),
         },
       );
@@ -121,7 +139,7 @@ export class KernelController implements vscode.Disposable {
       run.pending.delete(exec);
       endQuietly(exec, success, Date.now());
       // As in Jupyter: after a failure the cells queued behind it do not run on a state they did not expect.
-      if (!success) this.cancelPending(run);
+      if (success !== true) this.cancelPending(run);
     }
   }
 
@@ -152,7 +170,7 @@ export class KernelController implements vscode.Disposable {
   private run(nb: vscode.NotebookDocument): NotebookRun {
     let run = this.runs.get(nb);
     if (!run) {
-      run = { view: new NotebookOutputView(this.controller, maxOutputChars(), (m) => this.log.warn(m)), chain: Promise.resolve(), pending: new Set() };
+      run = { view: new NotebookOutputView(this.controller, maxOutputChars(), (m) => this.log.warn(m)), chain: Promise.resolve(), pending: new Set(), started: new WeakSet() };
       this.runs.set(nb, run);
     }
     return run;

@@ -5,9 +5,9 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { KernelInfo } from '../kernel/protocol';
-import { kernelLaunch, resolveKernelSettings, type KernelSettings } from './settings';
-import type { HostSession, KernelState } from './kernelPort';
-import { startHostSession } from './session';
+import { kernelLaunch, resolveKernelSettings, type KernelSettings } from '../host/settings';
+import type { HostSession, KernelState } from '../host/kernelPort';
+import { startHostSession } from '../host/session';
 
 /** What the status bar shows for a notebook. */
 export interface KernelStatus {
@@ -26,6 +26,8 @@ interface Entry {
   settings?: string;
   /** True while the session restarts its process on purpose: its passing 'dead' state is not a death. */
   restarting?: boolean;
+  /** The kernel died: the next cell that runs says that it runs on a fresh one. */
+  died?: boolean;
 }
 
 /** The kernels of all open notebooks. */
@@ -114,9 +116,18 @@ export class NotebookKernels implements vscode.Disposable {
     const old = e.session;
     e.session = undefined;
     e.executionCount = 0;
+    if (old) e.died = true;
     this.setStatus(nb, e, { ...e.status, state: 'dead' });
     // The process is already gone; dispose only releases the client's resources.
     if (old) void old.dispose().catch((err: unknown) => this.log.warn(`dispose after exit: ${String(err)}`));
+  }
+
+  /** Whether the notebook's kernel died since the last cell ran (reading it clears it). */
+  takeDeath(nb: vscode.NotebookDocument): boolean {
+    const e = this.entries.get(key(nb));
+    const died = e?.died === true;
+    if (e) e.died = false;
+    return died;
   }
 
   /** Stops the notebook's kernel and waits for its process to exit. */

@@ -10,8 +10,8 @@
  */
 import * as vscode from 'vscode';
 import type { CellError, MimeBundle, StreamName } from '../kernel/protocol';
-import { bundleToItems, type OutputItemData } from './outputData';
-import { NotebookOutputs, type OutputChange, type OutputEntry } from './outputModel';
+import { bundleToItems, type OutputItemData } from '../host/outputData';
+import { NotebookOutputs, type OutputChange, type OutputEntry } from '../host/outputModel';
 
 /** How long stream text waits to be coalesced with what follows before it is shown. */
 const STREAM_FLUSH_MS = 50;
@@ -72,8 +72,8 @@ export class NotebookOutputView {
     this.apply(this.model.stream(cellId, name, text));
   }
 
-  display(cellId: string, displayId: string, bundle: MimeBundle, update: boolean): void {
-    for (const c of this.model.display(cellId, displayId, bundle, update)) this.apply(c);
+  display(cellId: string, displayId: string, bundle: MimeBundle, update: boolean, executionCount?: number): void {
+    for (const c of this.model.display(cellId, displayId, bundle, update, executionCount)) this.apply(c);
   }
 
   clearDisplay(displayId: string): void {
@@ -152,6 +152,10 @@ export class NotebookOutputView {
   }
 
   private createOutput(cellId: string, entry: OutputEntry): vscode.NotebookCellOutput {
+    // VS Code's ipynb serializer saves an output whose metadata says so as an `execute_result`.
+    if (entry.kind === 'display' && entry.executionCount !== undefined) {
+      return new vscode.NotebookCellOutput(this.items(cellId, entry), { outputType: 'execute_result', executionCount: entry.executionCount, metadata: {} });
+    }
     return new vscode.NotebookCellOutput(this.items(cellId, entry));
   }
 

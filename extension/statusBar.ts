@@ -3,7 +3,7 @@
  */
 import * as vscode from 'vscode';
 import type { NotebookKernels } from './kernels';
-import { statusBarText, statusBarTooltip } from './statusText';
+import { statusBarText, statusBarTooltip } from '../host/statusText';
 
 /** Shows the item while a notebook using this kernel is active. */
 export function registerStatusBar(kernels: NotebookKernels, controller: vscode.NotebookController): vscode.Disposable {

@@ -95,6 +95,9 @@ connection.onRequest(Methods.interrupt, () => {
 
 connection.onRequest(Methods.runtimeInfo, (): RuntimeInfo => runtimeInfo());
 
+// The kernel's own timers are unref'd (or brief, while output is flushed): what is left is the cells'.
+connection.onRequest(Methods.pending, (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').length);
+
 connection.onRequest(Methods.shutdown, () => {
   setImmediate(() => void shutdown(0));
 });

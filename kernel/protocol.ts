@@ -98,6 +98,8 @@ export interface DisplayParams {
   bundle: MimeBundle;
   /** true: replace an existing output with this displayId instead of appending. */
   update: boolean;
+  /** The value of the cell's last expression (Jupyter's `execute_result`, shown as `Out[n]`). */
+  executeResult?: boolean;
 }
 
 export interface ClearDisplayParams {
@@ -116,6 +118,8 @@ export const Methods = {
   execute: 'kernel/execute',
   interrupt: 'kernel/interrupt',
   runtimeInfo: 'kernel/runtimeInfo',
+  /** How many timers and immediates cells left scheduled (work whose output may still come). */
+  pending: 'kernel/pending',
   shutdown: 'kernel/shutdown',
   stream: 'cell/stream',
   display: 'cell/display',

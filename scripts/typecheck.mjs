@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const tsc = require.resolve('typescript/bin/tsc');
-const projects = ['common', 'kernel', 'extension', 'cli', 'renderer', 'test', 'bench'].filter((p) => existsSync(`${p}/tsconfig.json`));
+const projects = ['common', 'kernel', 'host', 'extension', 'cli', 'renderer', 'test', 'bench'].filter((p) => existsSync(`${p}/tsconfig.json`));
 let failed = false;
 for (const p of projects) {
   const r = spawnSync(process.execPath, [tsc, '-p', `${p}/tsconfig.json`, '--pretty'], { stdio: 'inherit' });

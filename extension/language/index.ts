@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { jupyterMetadata } from '../languages';
+import { jupyterMetadata, prefersThisKernel } from '../../host/languages';
 import { LanguageWorkerClient } from './client';
 import type { CellInput, CellPosition, CellRange, CompletionEntry, DefinitionLocation } from './core/types';
 import type { LanguageMethod, LanguageMethods } from './protocol';
@@ -310,15 +310,20 @@ class DiagnosticsScheduler implements vscode.Disposable {
 }
 
 /**
- * A notebook saved with this kernel: its Jupyter metadata names the kernelspec `affordance-lab`. VS Code
- * only reports a controller as selected once the user picks it or runs a cell, so this is how a notebook
- * that was written for the kernel gets its cells switched as soon as it opens.
+ * A notebook this kernel is preselected for: saved with it (its Jupyter metadata names the kernelspec
+ * `affordance-lab`), or one the controller's affinity prefers (TypeScript metadata or cells). VS Code
+ * only reports a controller as selected once the user picks it or runs a cell, so this is how such a
+ * notebook gets its cells switched as soon as it opens.
  */
-function savedWithThisKernel(nb: vscode.NotebookDocument): boolean {
+function preselectsThisKernel(nb: vscode.NotebookDocument): boolean {
   if (nb.notebookType !== 'jupyter-notebook') return false;
   const spec = jupyterMetadata(nb.metadata).kernelspec;
   const name = typeof spec === 'object' && spec !== null ? (spec as { name?: unknown }).name : undefined;
-  return name === KERNELSPEC_NAME;
+  if (name === KERNELSPEC_NAME) return true;
+  // The controller's affinity preselects the kernel for it (VS Code shows it as the notebook's kernel but
+  // reports it selected only at the first run): its cells switch when it opens, not at that run.
+  const languages = nb.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code).map((c) => c.document.languageId);
+  return prefersThisKernel(nb.metadata, languages);
 }
 
 /**
@@ -369,21 +374,25 @@ export function registerNotebookLanguageFeatures(context: vscode.ExtensionContex
     vscode.workspace.onDidChangeNotebookDocument((e) => {
       if (!isOurs(e.notebook)) return;
       const added = e.contentChanges.some((c) => c.addedCells.some((cell) => cell.kind === vscode.NotebookCellKind.Code && cell.document.languageId === 'typescript'));
-      if (added && (selected.has(e.notebook) || savedWithThisKernel(e.notebook))) switchLanguage(e.notebook);
+      if (added && (selected.has(e.notebook) || preselectsThisKernel(e.notebook))) switchLanguage(e.notebook);
       // Text edits arrive through onDidChangeTextDocument; here only cells added, removed or moved count.
       if (e.contentChanges.length > 0) {
         diagnostics.forget(e.contentChanges.flatMap((c) => c.removedCells));
         diagnostics.schedule(e.notebook, Math.min(...e.contentChanges.map((c) => c.range.start)));
       }
     }),
-    // A cell whose language changes is closed and reopened as a document.
+    // A cell whose language changes is closed and reopened as a document. VS Code itself may set a cell of
+    // a notebook this kernel was just selected for to plain TypeScript (the first cell of a new notebook):
+    // that cell switches too, so that it never shows plain TypeScript's "Cannot redeclare" diagnostics.
     vscode.workspace.onDidOpenTextDocument((doc) => {
-      if (doc.languageId !== AFFORDANCE_TS_LANGUAGE_ID) return;
+      if (doc.uri.scheme !== 'vscode-notebook-cell') return;
       const nb = services.notebookOf(doc);
-      if (nb) diagnostics.schedule(nb);
+      if (!nb) return;
+      if (doc.languageId === 'typescript' && (selected.has(nb) || preselectsThisKernel(nb))) switchLanguage(nb);
+      else if (doc.languageId === AFFORDANCE_TS_LANGUAGE_ID) diagnostics.schedule(nb);
     }),
     vscode.workspace.onDidOpenNotebookDocument((nb) => {
-      if (savedWithThisKernel(nb)) switchLanguage(nb);
+      if (preselectsThisKernel(nb)) switchLanguage(nb);
       else if (isOurs(nb)) diagnostics.schedule(nb);
     }),
     vscode.workspace.onDidCloseNotebookDocument((nb) => {
@@ -403,7 +412,7 @@ export function registerNotebookLanguageFeatures(context: vscode.ExtensionContex
     );
   }
   for (const nb of vscode.workspace.notebookDocuments) {
-    if (savedWithThisKernel(nb)) switchLanguage(nb);
+    if (preselectsThisKernel(nb)) switchLanguage(nb);
     else if (isOurs(nb)) diagnostics.schedule(nb);
   }
   return vscode.Disposable.from(...disposables);

@@ -54,7 +54,8 @@ export interface KernelClientOptions {
 /** Where a running cell's outputs go, as they happen. */
 export interface CellCallbacks {
   onStream(name: StreamName, text: string): void;
-  onDisplay(displayId: string, bundle: MimeBundle, update: boolean): void;
+  /** `executeResult`: the value of the cell's last expression (saved as Jupyter's execute_result). */
+  onDisplay(displayId: string, bundle: MimeBundle, update: boolean, executeResult?: boolean): void;
   onClearDisplay(displayId: string): void;
 }
 
@@ -111,7 +112,7 @@ export class KernelClient {
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
     this.connection = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
     this.connection.onNotification(Methods.stream, (p: StreamParams) => this.target(p.cellId)?.onStream(p.name, p.text));
-    this.connection.onNotification(Methods.display, (p: DisplayParams) => this.target(p.cellId)?.onDisplay(p.displayId, p.bundle, p.update));
+    this.connection.onNotification(Methods.display, (p: DisplayParams) => this.target(p.cellId)?.onDisplay(p.displayId, p.bundle, p.update, p.executeResult === true));
     this.connection.onNotification(Methods.clearDisplay, (p: ClearDisplayParams) => this.target(p.cellId)?.onClearDisplay(p.displayId));
     this.connection.onNotification(Methods.status, (p: StatusParams) => {
       for (const l of this.statusListeners) l(p);
@@ -268,6 +269,11 @@ export class KernelClient {
     const pipe = this.child.stdio[3] as Writable | null | undefined;
     if (pipe?.writable) pipe.write(Buffer.from([INTERRUPT_BYTE]));
     this.request(Methods.interrupt, undefined).catch(() => undefined);
+  }
+
+  /** How many timers the cells left scheduled (their output may still arrive). */
+  pending(): Promise<number> {
+    return this.request<number>(Methods.pending, undefined);
   }
 
   /** A fresh runtime snapshot (backend, device, live memory). */

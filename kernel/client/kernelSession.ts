@@ -115,6 +115,13 @@ export class KernelSession {
     await this.ensureClient();
   }
 
+  /** How many timers the cells left scheduled; 0 when no kernel runs. */
+  async pending(): Promise<number> {
+    const client = this.client;
+    if (!client || client.exited) return 0;
+    return client.pending().catch(() => 0);
+  }
+
   /** Runtime snapshot of the running kernel (starts one if needed). */
   async runtimeInfo(): Promise<RuntimeInfo> {
     return (await this.ensureClient()).runtimeInfo();

@@ -3,11 +3,11 @@
  * for V8's REPL mode (see rewrite.ts). The two source maps are composed only when a stack trace needs
  * them, so that a trivial cell costs one transform and one parse.
  */
-import { transform, type TransformFailure } from 'esbuild';
+import { transform, type TransformFailure } from './esbuild';
 import remapping, { type EncodedSourceMap } from '@ampproject/remapping';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 import type { CellLanguage } from '../protocol';
-import { loadRewriter, rewriteCell, RewriteSyntaxError } from './rewrite';
+import { loadRewriter, rewriteCell, RewriteSyntaxError, type DeclarationKind, type RewriteOptions } from './rewrite';
 
 /** A cell ready to evaluate. */
 export interface CompiledCell {
@@ -17,6 +17,8 @@ export interface CompiledCell {
   url: string;
   /** Source map from `code` back to the cell text, built on first use. */
   traceMap(): TraceMap;
+  /** The cell's top-level names and their kinds (see rewrite.ts). */
+  declared: Map<string, DeclarationKind>;
 }
 
 /** A compile error located in the cell's own text (1-based line, 1-based column). */
@@ -49,9 +51,10 @@ function isTransformFailure(e: unknown): e is TransformFailure {
  * @param language typescript (types stripped) or javascript
  * @param label name shown in stack traces, e.g. "Cell 3"
  * @param url sourceURL to evaluate under (unique per run, no spaces)
+ * @param options names of earlier cells' consts (assignments to them throw)
  * @throws CellCompileError for syntax errors, with the cell's line and column
  */
-export async function compileCell(code: string, language: CellLanguage, label: string, url: string): Promise<CompiledCell> {
+export async function compileCell(code: string, language: CellLanguage, label: string, url: string, options: RewriteOptions = {}): Promise<CompiledCell> {
   let js: string;
   let esbuildMap: string;
   try {
@@ -83,7 +86,7 @@ export async function compileCell(code: string, language: CellLanguage, label: s
   await loadRewriter();
   let rewritten;
   try {
-    rewritten = rewriteCell(js, label);
+    rewritten = rewriteCell(js, label, options);
   } catch (e) {
     if (e instanceof RewriteSyntaxError) {
       // Locate the error in the cell's text through esbuild's map.
@@ -98,6 +101,7 @@ export async function compileCell(code: string, language: CellLanguage, label: s
   return {
     code: `${rewritten.code}\n//# sourceURL=${url}`,
     url,
+    declared: rewritten.declared,
     traceMap() {
       if (!traced) {
         const first = rewritten.map() as EncodedSourceMap;

@@ -16,10 +16,11 @@ import { dirname, extname, isAbsolute, join, resolve, sep } from 'node:path';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile } from './esbuild';
 import { TraceMap } from '@jridgewell/trace-mapping';
 import { tf } from '../runtime/index';
 import { registerSourceMap } from './stack';
+import { runShielded } from '../intrinsics';
 
 /** A module as cells see it: a namespace object whose `default` is the module's default export. */
 export type ModuleNamespace = Record<string | symbol, unknown>;
@@ -121,7 +122,16 @@ export class ModuleLoader {
   }
 
   /** The module for `import(spec)` from a cell. */
-  async import(spec: unknown): Promise<ModuleNamespace> {
+  async import(spec: unknown, names?: readonly string[]): Promise<ModuleNamespace> {
+    const ns = await this.importAny(spec);
+    // `import { x } from 'm'` of a name m does not export: a SyntaxError, as Node and Deno report it.
+    for (const name of names ?? []) {
+      if (!(name in ns)) throw new SyntaxError(`The requested module '${String(spec)}' does not provide an export named '${name}'`);
+    }
+    return ns;
+  }
+
+  private async importAny(spec: unknown): Promise<ModuleNamespace> {
     if (typeof spec !== 'string') throw new TypeError(`import(): expected a module name or path as a string, got ${typeof spec}`);
     if (spec === LIBRARY_NAME) return (await this.loadLibrary()) as unknown as ModuleNamespace;
     if ((TFJS_ALIASES as readonly string[]).includes(spec)) return tf as unknown as ModuleNamespace;
@@ -183,11 +193,27 @@ export class ModuleLoader {
     return p;
   }
 
-  private async importPackage(spec: string): Promise<ModuleNamespace> {
-    const searched = this.searchDirs(this.notebookDir);
+  private async importPackage(spec: string, fromDir: string = this.notebookDir): Promise<ModuleNamespace> {
+    const loaded = await this.loadPackage(spec, fromDir);
+    return loaded.esm ? (loaded.value as ModuleNamespace) : cjsNamespace(loaded.value);
+  }
+
+  /**
+   * A package as `import` sees it: an ES module's namespace, or a CommonJS module's `module.exports`.
+   * Resolution follows Node's order of conditions for `import` (a package whose `exports` has both an
+   * `import` and a `require` build gives its `import` build).
+   */
+  private async loadPackage(spec: string, fromDir: string): Promise<{ esm: boolean; value: unknown }> {
+    const searched = this.searchDirs(fromDir);
     let firstError: unknown;
     for (const dir of searched) {
-      // CommonJS first: require gives every property of module.exports, not only those Node can detect.
+      const entry = exportsEntry(spec, dir);
+      if (entry) {
+        if (!isEsmFile(entry)) return { esm: false, value: createRequire(join(dir, 'noop.js'))(entry) };
+        return { esm: true, value: await import(pathToFileURL(entry).href) };
+      }
+      // No `exports` map: `main`, which require and import both use. CommonJS through require, which
+      // gives every property of module.exports, not only those Node can detect.
       let resolved: string | undefined;
       try {
         resolved = createRequire(join(dir, 'noop.js')).resolve(spec);
@@ -195,18 +221,18 @@ export class ModuleLoader {
         const code = (e as NodeJS.ErrnoException).code;
         if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw e;
       }
-      if (resolved && !isEsmFile(resolved)) return cjsNamespace(createRequire(join(dir, 'noop.js'))(spec));
-      if (resolved) return (await import(pathToFileURL(resolved).href)) as ModuleNamespace;
+      if (resolved && !isEsmFile(resolved)) return { esm: false, value: createRequire(join(dir, 'noop.js'))(spec) };
+      if (resolved) return { esm: true, value: await import(pathToFileURL(resolved).href) };
       // ES-module-only packages (`exports` with an `import` condition only): Node's ESM resolver, or
       // on a Node without it (older Electron), the package's `exports`/`module`/`main` read here.
       const importer = this.esmImporter(dir);
       if (!importer) {
         const entry = resolvePackageEntry(spec, dir);
-        if (entry) return (await import(pathToFileURL(entry).href)) as ModuleNamespace;
+        if (entry) return { esm: true, value: await import(pathToFileURL(entry).href) };
         continue;
       }
       try {
-        return await importer(spec);
+        return { esm: true, value: await importer(spec) };
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw e;
@@ -230,6 +256,20 @@ export class ModuleLoader {
     }
     this.esmImporters.set(dir, fn);
     return fn;
+  }
+
+  /** Loads the external packages of a bundle; ES modules get `__esModule`, so the bundle's interop keeps their default export. */
+  private async preloadPackages(meta: Metafile, absWorkingDir: string): Promise<Map<string, unknown>> {
+    const out = new Map<string, unknown>();
+    for (const [spec, fromDir] of externalPackages(meta, absWorkingDir)) {
+      const loaded = await this.loadPackage(spec, fromDir);
+      if (!loaded.esm) out.set(spec, loaded.value);
+      else {
+        const ns = loaded.value as ModuleNamespace;
+        out.set(spec, new Proxy(ns, { get: (t, k) => (k === '__esModule' ? true : t[k]), has: (t, k) => k === '__esModule' || k in t }));
+      }
+    }
+    return out;
   }
 
   /** Bundles a local file (packages external) and runs it as a CommonJS module; cached until an input changes. */
@@ -276,18 +316,35 @@ export class ModuleLoader {
       const sourcesBase = dirname(join(dirname(file), '[bundle].js'));
       registerSourceMap(filename, () => new TraceMap(map.text), (source) => resolve(sourcesBase, source));
     }
+    // Packages the file imports are loaded as a cell would load them (ES-module-only ones included, since
+    // the bundle's require cannot load those), before its code runs.
+    const preloaded = await this.preloadPackages(result.metafile, absWorkingDir);
     const mod = new Module(filename);
     mod.filename = filename;
     mod.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dir);
     const needsLibrary = needsLibraryImport(result.metafile);
     if (needsLibrary) await this.loadLibrary();
     // The bundle's own `require` calls (its external packages) go through this loader.
-    mod.require = Object.assign((spec: string) => this.require(spec, dir), { resolve: createRequire(filename).resolve }) as unknown as NodeJS.Require;
-    (mod as unknown as { _compile(code: string, filename: string): void })._compile(js.text, filename);
+    mod.require = Object.assign((spec: string) => (preloaded.has(spec) ? preloaded.get(spec) : this.require(spec, dir)), { resolve: createRequire(filename).resolve }) as unknown as NodeJS.Require;
+    // Run as a module of its own: the globals it sees are the real ones, whatever names cells declared.
+    runShielded(js.text, filename, mod, mod.require as NodeJS.Require);
     const inputs = entry.map((p) => ({ file: p, mtimeMs: statSync(p).mtimeMs }));
     this.local.set(file, { inputs, exports: mod.exports });
     return mod.exports;
   }
+}
+
+/** The bare package specifiers a bundle leaves external, each with the folder of a file importing it. */
+function externalPackages(meta: Metafile, absWorkingDir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [input, info] of Object.entries(meta.inputs)) {
+    for (const imp of info.imports) {
+      if (!imp.external || !isBareSpecifier(imp.path) || out.has(imp.path)) continue;
+      if (imp.path === LIBRARY_NAME || (TFJS_ALIASES as readonly string[]).includes(imp.path) || imp.path.startsWith('node:') || builtinModules.includes(imp.path)) continue;
+      out.set(imp.path, dirname(resolve(absWorkingDir, input)));
+    }
+  }
+  return out;
 }
 
 function needsLibraryImport(meta: Metafile): boolean {
@@ -317,11 +374,22 @@ function exportTarget(value: unknown): string | undefined {
   return undefined;
 }
 
+/** The file of a package's `exports` map for `import` (undefined when the package has none or no such file). */
+function exportsEntry(spec: string, fromDir: string): string | undefined {
+  const entry = resolvePackageEntry(spec, fromDir, { exportsOnly: true });
+  if (!entry) return undefined;
+  try {
+    return statSync(entry).isFile() ? entry : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The file a bare specifier names for `import`, found by walking up node_modules from `fromDir` and
  * reading the package's `exports` (conditions import, node, default), `module` or `main`.
  */
-export function resolvePackageEntry(spec: string, fromDir: string): string | undefined {
+export function resolvePackageEntry(spec: string, fromDir: string, options: { exportsOnly?: boolean } = {}): string | undefined {
   const parts = spec.split('/');
   const nameLength = spec.startsWith('@') ? 2 : 1;
   const name = parts.slice(0, nameLength).join('/');
@@ -333,6 +401,7 @@ export function resolvePackageEntry(spec: string, fromDir: string): string | und
     if (existsSync(pj)) {
       const pkg = JSON.parse(readFileSync(pj, 'utf8')) as { exports?: unknown; module?: string; main?: string };
       let target: string | undefined;
+      if (options.exportsOnly && pkg.exports === undefined) return undefined;
       if (pkg.exports !== undefined) {
         const ex = pkg.exports;
         const keyed = typeof ex === 'object' && ex !== null && !Array.isArray(ex) && Object.keys(ex).some((k) => k.startsWith('.'));

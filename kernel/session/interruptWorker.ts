@@ -45,13 +45,27 @@ function requestInterrupt(): void {
   }, data.ackTimeoutMs);
 }
 
+/** Time the main thread has to shut down by itself after the host has gone. */
+const HOST_GONE_GRACE_MS = 500;
 let pipe: Socket | undefined;
+/** The main thread is closing the pipe on purpose (shutdown). */
+let closing = false;
 try {
   pipe = new Socket({ fd: data.fd, readable: true, writable: false });
   pipe.on('data', (chunk: Buffer) => {
     if (chunk.includes(INTERRUPT_BYTE)) requestInterrupt();
   });
   pipe.on('error', (e) => post({ type: 'log', text: `interrupt pipe: ${e.message}` }));
+  // The host's end of the pipe closes when the host dies, however it dies. The main thread exits on the
+  // IPC channel's disconnect, but not while a cell spins in a busy loop: then this thread ends the
+  // process, so that no kernel outlives its host.
+  const hostGone = (): void => {
+    if (closing) return;
+    closing = true;
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), HOST_GONE_GRACE_MS);
+  };
+  pipe.on('end', hostGone);
+  pipe.on('close', hostGone);
 } catch (e) {
   // Started without the host's pipe (e.g. by hand): interrupts then come only as requests.
   post({ type: 'log', text: `no interrupt pipe on fd ${data.fd}: ${(e as Error).message}` });
@@ -59,6 +73,7 @@ try {
 
 port.on('message', (m: string) => {
   if (m === 'close') {
+    closing = true;
     pipe?.destroy();
     port.close();
   }

@@ -37,6 +37,12 @@ export interface OutputRouterOptions {
   flushMs?: number;
   /** Minimum interval between two updates of one display. @default 100 */
   updateIntervalMs?: number;
+  /**
+   * The cell whose code is writing (from the async context the write happens in), when it is not the
+   * running one: output of a timer or a promise a cell started goes to that cell, as Jupyter's parent
+   * header does.
+   */
+  origin?: () => string | undefined;
 }
 
 /** Writes within one coalescing window that are sent one by one before coalescing starts. */
@@ -50,6 +56,8 @@ export class OutputRouter {
   private windowWrites = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private texts = new Map<StreamName, OutputText>();
+  /** Text accounting (truncation) of earlier cells that still write. */
+  private readonly earlierTexts = new Map<string, Map<StreamName, OutputText>>();
   private readonly lastUpdate = new Map<string, number>();
   private readonly pending = new Map<string, PendingUpdate>();
   private readonly flushMs: number;
@@ -70,8 +78,19 @@ export class OutputRouter {
   /** Output from now on belongs to this cell (it stays the target after the cell finished). */
   beginCell(cellId: string): void {
     this.flush();
+    if (this.cellId !== undefined) {
+      this.earlierTexts.delete(this.cellId);
+      this.earlierTexts.set(this.cellId, this.texts);
+      if (this.earlierTexts.size > 50) this.earlierTexts.delete(this.earlierTexts.keys().next().value as string);
+    }
+    this.earlierTexts.delete(cellId);
     this.cellId = cellId;
     this.texts = new Map();
+  }
+
+  /** The cell the output being written belongs to. */
+  private target(): string | undefined {
+    return this.options.origin?.() ?? this.cellId;
   }
 
   /** Sends everything still held back for the cell (text and the last display updates). */
@@ -86,14 +105,18 @@ export class OutputRouter {
   }
 
   /** Stream text written by cell code. Returns false when there is no cell to attribute it to. */
-  write(name: StreamName, text: string): boolean {
-    const cellId = this.cellId;
+  write(name: StreamName, text: string, cellId: string | undefined = this.target()): boolean {
     if (cellId === undefined) return false;
     if (text.length === 0) return true;
-    let acc = this.texts.get(name);
+    let texts = cellId === this.cellId ? this.texts : this.earlierTexts.get(cellId);
+    if (!texts) {
+      texts = new Map();
+      this.earlierTexts.set(cellId, texts);
+    }
+    let acc = texts.get(name);
     if (!acc) {
       acc = new OutputText(this.options.maxOutputChars);
-      this.texts.set(name, acc);
+      texts.set(name, acc);
     }
     if (acc.truncated) return true;
     acc.append(text);
@@ -127,14 +150,14 @@ export class OutputRouter {
   }
 
   /** A new output, or an update of one (throttled per display id). */
-  display(bundle: MimeBundle, displayId: string, update: boolean): void {
-    const cellId = this.cellId;
+  display(bundle: MimeBundle, displayId: string, update: boolean, executeResult = false): void {
+    const cellId = this.target();
     if (cellId === undefined) return;
     if (!update) {
       this.dropPending(displayId);
       this.flush();
       this.lastUpdate.set(displayId, performance.now());
-      this.channel.display({ cellId, displayId, bundle, update: false });
+      this.channel.display(executeResult ? { cellId, displayId, bundle, update: false, executeResult: true } : { cellId, displayId, bundle, update: false });
       return;
     }
     const now = performance.now();
@@ -160,7 +183,7 @@ export class OutputRouter {
 
   /** Removes an output. */
   clear(displayId: string): void {
-    const cellId = this.cellId;
+    const cellId = this.target();
     if (cellId === undefined) return;
     this.dropPending(displayId);
     this.flush();

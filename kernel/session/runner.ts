@@ -22,13 +22,15 @@ import { existsSync, writeSync } from 'node:fs';
 import type { CellError, ExecuteParams, ExecuteResult, MimeBundle, StreamName } from '../protocol';
 import { display, DISPLAY_HANDLE, isDisplayable, MIME_BUNDLE, setDisplaySink } from '../display';
 import { tf } from '../runtime/index';
-import { compileCell, CellCompileError } from './compile';
-import { cleanStack, registerCell } from './stack';
+import { compileCell, CellCompileError, mapPosition } from './compile';
+import type { TraceMap } from '@jridgewell/trace-mapping';
+import { cleanFrames, cleanStack, registerCell } from './stack';
 import { ModuleLoader, type ModuleNamespace } from './importer';
 import { OutputRouter, type OutputChannel } from './output';
 import { CellState, Slot, SLOT_COUNT, type WorkerData, type WorkerMessage } from './interruptState';
 import { InterruptedError, mimeDisplayable, type KernelGlobal } from './globals';
-import { HELPER } from './rewrite';
+import { HELPER, type DeclarationKind } from './rewrite';
+import { globalEval } from '../intrinsics';
 
 /** Options of {@link CellRunner}. */
 export interface CellRunnerOptions {
@@ -57,7 +59,7 @@ interface RunningCell {
 }
 
 type Outcome =
-  | { kind: 'evaluated'; error: Error | null; result: { exceptionDetails?: { exception?: RemoteObject; text: string } } | undefined }
+  | { kind: 'evaluated'; error: Error | null; result: { exceptionDetails?: { exception?: RemoteObject; text: string; lineNumber?: number; columnNumber?: number } } | undefined }
   | { kind: 'terminated' };
 
 interface RemoteObject {
@@ -69,11 +71,17 @@ interface RemoteObject {
 }
 
 const TERMINATED = 'Execution was terminated';
+/** What an interrupted cell says: the kernel lives on with its variables. */
+export const INTERRUPTED_MESSAGE = "Interrupted: the cell was stopped; the kernel's state was kept (the variables of earlier cells, and what this cell had set before it stopped).";
+const interrupted = (message = INTERRUPTED_MESSAGE): CellError => ({ name: 'InterruptedError', message, stack: `InterruptedError: ${message}` });
+/** How long an interrupted cell may take to settle before it is given up on (the state is kept). */
+const ABANDON_AFTER_MS = 1500;
 
 /** Formats a value as the text/plain of a result. */
 function plainText(value: unknown): string {
   if (value instanceof tf.Tensor) return value.toString();
-  return inspect(value, { depth: 4, maxArrayLength: 100, maxStringLength: 10_000, breakLength: 100 });
+  // The async-context bookkeeping Node keeps on promises and timers is not the value's.
+  return inspect(value, { depth: 4, maxArrayLength: 100, maxStringLength: 10_000, breakLength: 100 }).replace(/,?\n\s*\[Symbol\((?:async_id_symbol|trigger_async_id_symbol|kResourceStore)\)\]: [^\n]*?(?=,?\n)/g, '');
 }
 
 /** Bundle for `display(value)`: displayables as they are, strings as text, anything else inspected. */
@@ -94,9 +102,13 @@ export class CellRunner {
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
   private readonly restoreStreams: () => void;
+  /** Kinds of the names cells have declared so far (const or let), for the const check of later cells. */
+  private readonly kinds = new Map<string, DeclarationKind>();
+  /** Cell ids by the sequence number in their sourceURL (`cell-<seq>`), to attribute late errors. */
+  private readonly cellIds = new Map<number, string>();
 
   constructor(private readonly options: CellRunnerOptions) {
-    this.output = new OutputRouter(options.channel, { maxOutputChars: options.maxOutputChars });
+    this.output = new OutputRouter(options.channel, { maxOutputChars: options.maxOutputChars, origin: () => this.originCell() });
     this.loader = new ModuleLoader(options.notebookDir, options.fallbackDir);
     this.session.connect();
     // A session still connected at exit makes Node wait for "the debugger" and say so on stderr.
@@ -126,7 +138,19 @@ export class CellRunner {
 
   /** Cooperative interrupt of the running cell (its AbortSignal aborts). */
   interrupt(): void {
-    this.current?.controller.abort(new InterruptedError());
+    const cell = this.current;
+    if (!cell) return;
+    cell.controller.abort(new InterruptedError());
+    // Every await of cell code rejects at once; a cell that still has not settled waits on something the
+    // kernel cannot reach. It is stopped here (its pending work is abandoned, the state is kept) well
+    // before the host's grace period would restart the kernel.
+    setTimeout(() => {
+      if (this.current === cell && cell.settle) {
+        this.log('the interrupted cell did not settle: it is stopped, its pending work abandoned');
+        Atomics.store(this.shared, Slot.state, CellState.idle);
+        cell.settle({ kind: 'terminated' });
+      }
+    }, ABANDON_AFTER_MS).unref();
   }
 
   /** Disconnects the inspector sessions and stops the worker. */
@@ -222,7 +246,26 @@ export class CellRunner {
           );
         });
       },
-      import: (spec: unknown): Promise<ModuleNamespace> => this.loader.import(spec),
+      /** `for await (x of it)`: each next() raced against the cell's AbortSignal, like an await. */
+      iter: (iterable: unknown): unknown => this.interruptible(iterable, helper.w),
+      /** Assignment target for a const of an earlier cell: reads it, refuses to write it. */
+      cc: new Proxy(
+        {},
+        {
+          get: (_t, name) => (typeof name === 'string' ? globalEval(name) : undefined),
+          set: () => {
+            throw new TypeError('Assignment to constant variable.');
+          },
+        },
+      ),
+      import: (spec: unknown, names?: readonly string[]): Promise<ModuleNamespace> => {
+        // The loader's errors happen after its own awaits: the cell's frames come from the call site.
+        const site = new Error();
+        return this.loader.import(spec, names).catch((e: unknown) => {
+          if (e instanceof Error && site.stack) e.stack = `${e.name}: ${e.message}\n${site.stack.split('\n').slice(1).join('\n')}`;
+          throw e;
+        });
+      },
       d: (ns: ModuleNamespace): ModuleNamespace => this.loader.withDefaultExport(ns),
       last: (value: unknown): void => {
         const cell = this.current;
@@ -290,8 +333,12 @@ export class CellRunner {
     const a = patch(process.stdout, 'stdout');
     const b = patch(process.stderr, 'stderr');
     const onError = (e: unknown, kind: string): void => {
-      const text = e instanceof Error ? cleanStack(e.stack ?? String(e), this.options.kernelFiles) : inspect(e);
-      if (!this.output.write('stderr', `${kind}: ${text}\n`)) this.log(`${kind}: ${text}`);
+      const raw = e instanceof Error ? (e.stack ?? String(e)) : undefined;
+      const text = raw !== undefined ? cleanStack(raw, this.options.kernelFiles) : inspect(e);
+      // The cell whose code threw (its frame in the stack), else the one whose work this is.
+      const seq = raw ? /\bcell-(\d+):\d+:\d+/.exec(raw)?.[1] : undefined;
+      const cellId = (seq ? this.cellIds.get(Number(seq)) : undefined) ?? this.output.currentCellId;
+      if (!this.output.write('stderr', `${kind}: ${text}\n`, cellId)) this.log(`${kind}: ${text}`);
     };
     const onException = (e: unknown): void => onError(e, 'Uncaught exception');
     const onRejection = (e: unknown): void => onError(e, 'Unhandled promise rejection');
@@ -321,20 +368,26 @@ export class CellRunner {
       const url = `cell-${seq}`;
       let compiled;
       try {
-        compiled = await compileCell(params.code, params.language, params.cellLabel, url);
+        compiled = await compileCell(params.code, params.language, params.cellLabel, url, { consts: this.constNames() });
       } catch (e) {
         if (e instanceof CellCompileError) return finish('error', { name: e.name, message: e.message, stack: e.cellStack });
         throw e;
       }
       registerCell(url, params.cellLabel, () => compiled.traceMap());
+      this.cellIds.set(seq, params.cellId);
+      if (this.cellIds.size > 500) this.cellIds.delete(this.cellIds.keys().next().value as number);
+      for (const [name, kind] of compiled.declared) this.kinds.set(name, kind);
       // Interrupted while it was being compiled: it never starts.
-      if (cell.controller.signal.aborted) return finish('interrupted', { name: 'InterruptedError', message: 'Interrupted before the cell started', stack: 'InterruptedError: Interrupted before the cell started' });
+      if (cell.controller.signal.aborted) return finish('interrupted', interrupted("Interrupted before the cell started; the kernel's state was kept."));
       const outcome = await this.evaluate(cell, compiled.code);
-      const failure = this.failureOf(cell, outcome);
+      const failure = this.failureOf(cell, outcome, params.cellLabel, compiled.traceMap);
       if (failure) return finish(failure.status, failure.error);
       if (cell.hasLastValue && cell.lastValue !== undefined && !(typeof cell.lastValue === 'object' && cell.lastValue !== null && DISPLAY_HANDLE in cell.lastValue)) {
         try {
-          this.output.display(bundleFor(cell.lastValue, true), `result-${seq}`, false);
+          const bundle = bundleFor(cell.lastValue, true);
+          // A rejected promise shows its reason's stack: mapped to the cell, without the kernel's frames.
+          if (cell.lastValue instanceof Promise && typeof bundle['text/plain'] === 'string') bundle['text/plain'] = cleanFrames(bundle['text/plain'], this.options.kernelFiles);
+          this.output.display(bundle, `result-${seq}`, false, true);
         } catch (e) {
           return finish('error', this.cellError(e));
         }
@@ -376,22 +429,85 @@ export class CellRunner {
     });
   }
 
-  private failureOf(cell: RunningCell, outcome: Outcome): { status: ExecuteResult['status']; error: CellError } | undefined {
+  private failureOf(cell: RunningCell, outcome: Outcome, label: string, traceMap: () => TraceMap): { status: ExecuteResult['status']; error: CellError } | undefined {
     if (outcome.kind === 'terminated') {
       this.resetEngineScopes();
-      return {
-        status: 'interrupted',
-        error: { name: 'InterruptedError', message: 'Interrupted: the running code was stopped; earlier variables are kept.', stack: 'InterruptedError: Interrupted' },
-      };
+      return { status: 'interrupted', error: interrupted() };
     }
     if (outcome.error) return { status: 'error', error: { name: 'Error', message: outcome.error.message, stack: outcome.error.message } };
     const details = outcome.result?.exceptionDetails;
     if (!details) return undefined;
     const thrown = this.thrownValue(details.exception);
     if (cell.controller.signal.aborted && (thrown instanceof InterruptedError || cell.absorbed)) {
-      return { status: 'interrupted', error: { name: 'InterruptedError', message: 'Interrupted', stack: 'InterruptedError: Interrupted' } };
+      return { status: 'interrupted', error: interrupted() };
     }
-    return { status: 'error', error: this.cellError(thrown) };
+    const error = this.cellError(thrown);
+    // An error V8 raises before the cell's code runs (a SyntaxError of the script) has no cell frame: it
+    // is located from the exception's position in the script.
+    if (!/\n\s+at /.test(error.stack ?? '') && typeof details.lineNumber === 'number') {
+      const pos = mapPosition(traceMap(), details.lineNumber + 1, (details.columnNumber ?? 0) + 1);
+      if (pos) error.stack = `${(error.stack ?? `${error.name}: ${error.message}`).split('\n')[0]}\n    at ${label}:${pos.line}:${pos.column}`;
+    }
+    return { status: 'error', error };
+  }
+
+  /**
+   * The cell whose code is writing: the nearest cell frame on the stack (a timer's callback or a
+   * promise's continuation written in cell 1 writes to cell 1, also while cell 2 runs). Node's async
+   * context tracking (AsyncLocalStorage) would follow work without a cell frame too, but with it a busy
+   * loop stopped by terminateExecution inside a timer's callback aborts the process (Node 20 asserts on
+   * the async id stack), so the stack it is.
+   */
+  private originCell(): string | undefined {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 40;
+    const holder: { stack?: string } = {};
+    Error.captureStackTrace(holder);
+    Error.stackTraceLimit = limit;
+    const seq = /\bcell-(\d+):\d+:\d+/.exec(holder.stack ?? '')?.[1];
+    return seq === undefined ? undefined : this.cellIds.get(Number(seq));
+  }
+
+  private constNames(): Set<string> {
+    const out = new Set<string>();
+    for (const [name, kind] of this.kinds) if (kind === 'const') out.add(name);
+    return out;
+  }
+
+  /** Wraps an iterable of `for await` so that waiting for its next value honours an interrupt. */
+  private interruptible(iterable: unknown, w: (value: unknown) => Promise<unknown>): unknown {
+    if (!this.current || iterable === null || iterable === undefined) return iterable;
+    const source = iterable as { [Symbol.asyncIterator]?: () => AsyncIterator<unknown>; [Symbol.iterator]?: () => Iterator<unknown> };
+    let open: () => AsyncIterator<unknown>;
+    if (typeof source[Symbol.asyncIterator] === 'function') open = () => (source[Symbol.asyncIterator] as () => AsyncIterator<unknown>).call(source);
+    else if (typeof source[Symbol.iterator] === 'function') {
+      open = () =>
+        (async function* (): AsyncGenerator<unknown> {
+          yield* source as Iterable<unknown>;
+        })();
+    } else return iterable; // for await reports that it is not iterable
+    return {
+      [Symbol.asyncIterator]: (): AsyncIterator<unknown> => {
+        const it = open();
+        const close = (): void => {
+          try {
+            void Promise.resolve(it.return?.()).catch(() => undefined);
+          } catch {
+            // the iterator's own return() failed: nothing more to release
+          }
+        };
+        return {
+          next: (...args: [] | [unknown]) =>
+            (w(it.next(...args)) as Promise<IteratorResult<unknown>>).catch((e: unknown) => {
+              // An interrupted loop does not call return(): release the source (timers, generators) here.
+              if (e instanceof InterruptedError) close();
+              throw e;
+            }),
+          return: (value?: unknown) => (it.return ? it.return(value) : Promise.resolve({ done: true as const, value })),
+          throw: (e?: unknown) => (it.throw ? it.throw(e) : Promise.reject(e as Error)),
+        };
+      },
+    };
   }
 
   /** The value a cell threw, fetched from the inspector's handle to it. */

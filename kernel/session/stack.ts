@@ -38,7 +38,24 @@ const FRAME = /^(\s*at (?:.*? \()?)(.*?):(\d+):(\d+)(\)?)$/;
 
 /** Whether a frame belongs to the kernel rather than to the user's code. */
 function isKernelFrame(line: string, kernelFiles: readonly string[]): boolean {
-  return kernelFiles.some((f) => line.includes(f)) || line.includes('node:inspector') || line.includes('node:internal/');
+  return kernelFiles.some((f) => line.includes(f)) || line.includes('node:inspector') || line.includes('node:async_hooks') || line.includes('node:internal/');
+}
+
+/**
+ * Maps the stack frames found anywhere in a text (an inspected value holding an error) and drops the
+ * kernel's, keeping every other line.
+ */
+export function cleanFrames(text: string, kernelFiles: readonly string[]): string {
+  return text
+    .split('\n')
+    .flatMap((line) => {
+      if (!/^\s*at /.test(line)) return [line];
+      const trail = /,$/.test(line) ? ',' : '';
+      const mapped = cleanStack(trail ? line.slice(0, -1) : line, kernelFiles);
+      if (mapped === '' || /at new Promise \(<anonymous>\)/.test(line)) return [];
+      return [mapped + trail];
+    })
+    .join('\n');
 }
 
 /**

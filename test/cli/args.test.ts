@@ -13,6 +13,8 @@ void test('run with every option', () => {
     backend: 'wasm',
   });
   assert.deepEqual(parseArgs(['run', '--timeout=3', 'a.ipynb']), { command: 'run', notebook: 'a.ipynb', out: undefined, allowErrors: false, timeoutSec: 3, backend: undefined });
+  assert.equal((parseArgs(['run', 'a.ipynb', '-o', 'c.ipynb']) as { out?: string }).out, 'c.ipynb');
+  assert.deepEqual((parseArgs(['run', '--', '--odd-name.ipynb']) as { notebook: string }).notebook, '--odd-name.ipynb');
 });
 
 void test('help, version, syncal', () => {
@@ -28,6 +30,7 @@ const bad: [string[], RegExp][] = [
   [['run', 'a.ipynb', 'b.ipynb'], /expected one notebook, got 2/],
   [['run', 'a.ipynb', '--verbose'], /unknown option --verbose for "run"/],
   [['run', 'a.ipynb', '--timeout'], /option --timeout needs a value/],
+  [['run', 'a.ipynb', '--out', '--allow-errors'], /option --out needs a value/],
   [['run', 'a.ipynb', '--timeout', 'soon'], /option --timeout is "soon"; expected a positive number/],
   [['run', 'a.ipynb', '--timeout', '0'], /expected a positive number/],
   [['run', 'a.ipynb', '--backend', 'cuda'], /--backend is "cuda", which is not a backend; expected one of auto, tensorflow, webgpu, wasm, cpu/],

@@ -89,7 +89,8 @@ void test('runs every cell in one kernel and writes outputs in the form VS Code 
     { name: 'stderr', output_type: 'stream', text: ['careful\n'] },
   ]);
   assert.equal(cells[2].outputs?.length, 1);
-  assert.equal(cells[2].outputs?.[0].output_type, 'display_data');
+  assert.equal(cells[2].outputs?.[0].output_type, 'execute_result', "the last expression's value is Jupyter's execute_result");
+  assert.equal(cells[2].outputs?.[0].execution_count, 2);
   assert.deepEqual((cells[2].outputs?.[0].data as Record<string, unknown>)['text/plain'], ['42']);
   const data = cells[3].outputs?.[0].data as Record<string, unknown>;
   assert.deepEqual(data['application/vnd.affordance-lab.metrics.v1+json'], { metrics: ['KLD'], runs: [], version: 1 }, 'a custom MIME payload stays JSON');
@@ -133,7 +134,10 @@ void test('a kernel that exits mid-cell fails the cell with its exit code; --all
   const cells = read(out).cells;
   assert.equal(cells[0].outputs?.at(-1)?.ename, 'KernelDied');
   assert.match(String(cells[0].outputs?.at(-1)?.evalue), /code 7[\s\S]*about to exit/);
-  assert.deepEqual(cells[1].outputs, [{ name: 'stdout', output_type: 'stream', text: ['undefined fresh\n'] }], 'the next cell runs in a new kernel without the old state');
+  const [notice, printed] = cells[1].outputs ?? [];
+  assert.equal(notice?.name, 'stderr');
+  assert.match(String((notice?.text as string[]).join('')), /has died[\s\S]*fresh kernel: the variables and imports of earlier cells are gone/, 'the next cell says that the state is gone');
+  assert.deepEqual(printed, { name: 'stdout', output_type: 'stream', text: ['undefined fresh\n'] }, 'the next cell runs in a new kernel without the old state');
 });
 
 void test('--timeout interrupts a cell that runs too long and fails it', () => {
@@ -229,4 +233,27 @@ void test('Ctrl+C stops the run and its kernel process, and writes nothing', asy
   assert.match(stderr, /stopped: shutting the kernel down/);
   assert.throws(() => process.kill(kernelPid, 0), /ESRCH/, `kernel process ${kernelPid} is still running`);
   assert.ok(!existsSync(join(dir, 'sigint.executed.ipynb')));
+});
+
+void test('output of a timer that fires after the last cell lands in the cell that started it; a timer still pending is named', () => {
+  const input = write('late.ipynb', notebook(["void setTimeout(() => console.log('late line'), 400);", '1 + 1']));
+  const out = join(dir, 'late.out.ipynb');
+  const r = cli(['run', input, '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(read(out).cells[0].outputs, [{ name: 'stdout', output_type: 'stream', text: ['late line\n'] }]);
+  assert.doesNotMatch(r.stderr, /still pending/);
+  const forever = write('forever.ipynb', notebook(['void setInterval(() => {}, 1000);']));
+  const r2 = cli(['run', forever, '--out', join(dir, 'forever.out.ipynb')]);
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.match(r2.stderr, /1 timer\(s\) the cells started were still pending 2 s after the last cell/);
+});
+
+void test('a stack names the cell by its execution count, as the editor shows it, not by its position', () => {
+  const input = write('label.ipynb', notebook([{ markdown: '# above' }, 'const fine = 1;', "throw new TypeError('where')"]));
+  const out = join(dir, 'label.out.ipynb');
+  const r = cli(['run', input, '--out', out, '--allow-errors']);
+  assert.equal(r.status, 0, r.stderr);
+  const cell = read(out).cells[2];
+  assert.equal(cell.execution_count, 2);
+  assert.match((cell.outputs?.at(-1)?.traceback as string[]).join(''), /^TypeError: where\n {4}at Cell \[2\]:1:7$/);
 });

@@ -132,7 +132,13 @@ void describe('errors', () => {
     assert.doesNotMatch(stack, /kernel\.js|node:inspector|node:internal/);
   });
 
-  void test('an error after an await is mapped as well', async () => {
+  void test('a rejected promise as the cell\'s value shows its reason mapped to the cell, without kernel frames', async () => {
+    const shown = displayedText((await run(s, "const why = 'as value';\nPromise.reject(new Error(why))", 'Cell [15]')).out);
+    assert.equal(shown.length, 1);
+    assert.match(shown[0], /^Promise \{\n {2}<rejected> Error: as value\n {6}at Cell \[15\]:2:16\n\}$/, shown[0]);
+  });
+
+    void test('an error after an await is mapped as well', async () => {
     const r = await run(s, "await Promise.resolve();\n\nnull.boom;", 'Cell 13');
     assert.equal(r.status, 'error');
     assert.match(r.error?.stack ?? '', /at Cell 13:3:6/);
@@ -164,6 +170,16 @@ void describe('output', () => {
     const deadline = Date.now() + 10_000;
     while (!r.out.text('stdout').includes('late line') && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
     assert.match(r.out.text('stdout'), /raw bytes\n[\s\S]*late line/);
+  });
+
+  void test('output and rejections that arrive while a later cell runs go to the cell that started the work', async () => {
+    const a = await ok("setTimeout(() => console.log('late from A'), 100);\nsetTimeout(() => { void Promise.reject(new Error('late rejection')); }, 120);\nconst p = kernel.sleep(140).then(() => display('late display'));");
+    const b = await ok("console.log('B runs');\nawait kernel.sleep(400);");
+    assert.match(a.out.text('stdout'), /late from A/);
+    assert.match(a.out.text('stderr'), /Unhandled promise rejection: Error: late rejection/);
+    assert.deepEqual(displayedText(a.out), ['late display']);
+    assert.equal(b.out.text(), 'B runs\n');
+    assert.deepEqual(displayedText(b.out), []);
   });
 
   void test('an unhandled rejection is reported in the cell and the kernel keeps running', async () => {

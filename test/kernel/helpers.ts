@@ -45,6 +45,7 @@ export function ensureKernelBuilt(): Promise<void> {
       logLevel: 'warning',
       legalComments: 'none',
       external: ['sharp', 'esbuild', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'],
+      inject: [join(root, 'kernel/intrinsics.ts')],
     });
   })();
   return built;

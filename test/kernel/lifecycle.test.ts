@@ -52,6 +52,8 @@ void before(async () => {
   await ensureKernelBuilt();
   nb = notebookDir({
     'hangs.js': 'setInterval(() => {}, 1000);\n',
+    // An async iterable from outside the cell (its awaits are not the cell's): a slow data loader.
+    'batches.js': 'export async function* batches() {\n  for (;;) {\n    await new Promise((r) => setTimeout(r, 200));\n    yield 1;\n  }\n}\n',
     'not-executable': 'plain text\n',
   });
 });
@@ -93,6 +95,21 @@ void describe('interrupt', () => {
     assert.equal(r.status, 'interrupted');
     const next = await run(s, "const again = 'still alive'; again");
     assert.deepEqual(displayedText(next.out), ["'still alive'"]);
+  });
+
+  void test('a for await loop over an iterable the cell did not define stops, and the state is kept', async () => {
+    await run(s, "const keptForAwait = 'kept'; let ticks = 0;");
+    const pid = s.info?.pid;
+    for (const loop of [
+      "import { setInterval as every } from 'node:timers/promises';\nfor await (const _ of every(5)) ticks++;",
+      "import { batches } from './batches.js';\nfor await (const b of batches()) ticks += b;",
+    ]) {
+      const r = await interruptAfterStart(s, loop);
+      assert.equal(r.status, 'interrupted', `${loop}: ${r.error?.stack}`);
+      assert.match(r.error?.message ?? '', /state was kept/);
+    }
+    assert.deepEqual(displayedText((await run(s, '[keptForAwait, typeof ticks]')).out), ["[ 'kept', 'number' ]"]);
+    assert.equal(s.info?.pid, pid, 'the kernel was not restarted');
   });
 
   void test('an interrupt with no running cell does nothing', async () => {
@@ -293,5 +310,52 @@ void describe('start-up', () => {
     } finally {
       await client.dispose();
     }
+  });
+});
+
+void describe('the host dies', () => {
+  /** Starts the fixture host on `code`, waits until the cell runs, kills the host, returns how long the kernel outlived it. */
+  async function killHostDuring(code: string): Promise<number> {
+    const { spawn } = await import('node:child_process');
+    const host = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'host.ts'), nb.dir, code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const pid = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the host did not start the cell: ${out}`)), 30_000);
+      host.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /pid (\d+)\n[\s\S]*running\n/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+    });
+    assert.ok(alive(pid));
+    await new Promise((r) => setTimeout(r, 200));
+    const killed = Date.now();
+    host.kill('SIGKILL');
+    while (gone(pid) === false && Date.now() - killed < 10_000) await new Promise((r) => setTimeout(r, 20));
+    const outlived = Date.now() - killed;
+    if (!gone(pid)) process.kill(pid, 'SIGKILL');
+    return outlived;
+  }
+
+  /** Ended, or a zombie nobody reaps (its parent is gone). */
+  function gone(pid: number): boolean {
+    try {
+      return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return true;
+    }
+  }
+
+  void test('killed with SIGKILL while a cell spins in a busy loop: the kernel exits within 2 s', async () => {
+    const outlived = await killHostDuring("console.log('started');\nwhile (true) {}");
+    assert.ok(outlived < 2000, `the kernel outlived its host by ${outlived} ms`);
+  });
+
+  void test('killed while a cell awaits: the kernel exits within 2 s', async () => {
+    const outlived = await killHostDuring("console.log('started');\nawait kernel.sleep(60_000);");
+    assert.ok(outlived < 2000, `the kernel outlived its host by ${outlived} ms`);
   });
 });

@@ -23,6 +23,8 @@ export interface DisplayEntry {
   kind: 'display';
   displayId: string;
   bundle: MimeBundle;
+  /** Set for the value of a cell's last expression: Jupyter's `execute_result` with this count. */
+  executionCount?: number;
 }
 
 export interface ErrorEntry {
@@ -78,7 +80,7 @@ export class NotebookOutputs {
    * A rich output. `update: true` replaces every output already showing `displayId` (in any cell); when
    * there is none, or for `update: false`, a new output is appended to `cell`.
    */
-  display(cell: string, displayId: string, bundle: MimeBundle, update: boolean): OutputChange[] {
+  display(cell: string, displayId: string, bundle: MimeBundle, update: boolean, executionCount?: number): OutputChange[] {
     const shown = this.displays.get(displayId);
     if (update && shown?.length) {
       return shown.map((s) => {
@@ -86,7 +88,7 @@ export class NotebookOutputs {
         return { type: 'update', cell: s.cell, entry: s.entry } as const;
       });
     }
-    const entry: DisplayEntry = { kind: 'display', displayId, bundle };
+    const entry: DisplayEntry = executionCount === undefined ? { kind: 'display', displayId, bundle } : { kind: 'display', displayId, bundle, executionCount };
     this.list(cell).push(entry);
     this.displays.set(displayId, [...(shown ?? []), { cell, entry }]);
     return [{ type: 'append', cell, entry }];

@@ -6,9 +6,10 @@ import type { CellLanguage } from '../kernel/protocol';
 /**
  * Language ids the controller accepts. `affordance-ts` is a TypeScript-highlighted id contributed by
  * this extension so that VS Code's own TypeScript checker, which sees each cell as a separate file,
- * does not report false errors for names declared in earlier cells.
+ * does not report false errors for names declared in earlier cells. It comes first: VS Code gives new
+ * cells of a notebook the first language of its selected kernel.
  */
-export const SUPPORTED_LANGUAGE_IDS = ['typescript', 'javascript', 'affordance-ts'] as const;
+export const SUPPORTED_LANGUAGE_IDS = ['affordance-ts', 'typescript', 'javascript'] as const;
 
 /** The kernel's language for an editor language id, or undefined for a language it does not run. */
 export function cellLanguage(languageId: string): CellLanguage | undefined {

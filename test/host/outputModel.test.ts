@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NotebookOutputs, type OutputEntry } from '../../extension/outputModel';
+import { NotebookOutputs, type OutputEntry } from '../../host/outputModel';
 
 /** A readable summary of a cell's outputs. */
 function shown(entries: readonly OutputEntry[]): string[] {

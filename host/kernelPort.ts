@@ -7,7 +7,7 @@ import type { BackendChoice, ExecuteParams, ExecuteResult, KernelInfo, MimeBundl
 /** Where a running cell's outputs go, as they happen. */
 export interface CellOutputSink {
   onStream(name: StreamName, text: string): void;
-  onDisplay(displayId: string, bundle: MimeBundle, update: boolean): void;
+  onDisplay(displayId: string, bundle: MimeBundle, update: boolean, executeResult?: boolean): void;
   onClearDisplay(displayId: string): void;
 }
 
@@ -21,6 +21,8 @@ export interface HostSession {
   interrupt(): Promise<void>;
   restart(): Promise<void>;
   runtimeInfo(): Promise<RuntimeInfo>;
+  /** How many timers the cells left scheduled (work whose output may still arrive). */
+  pending(): Promise<number>;
   /** What the kernel reported when it became ready (undefined before). */
   readonly info: KernelInfo | undefined;
   onState(listener: (state: KernelState) => void): void;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cellLanguage, notebookLanguage, prefersThisKernel } from '../../extension/languages';
+import { cellLanguage, notebookLanguage, prefersThisKernel } from '../../host/languages';
 
 void test('affordance-ts runs as TypeScript; other languages are not run', () => {
   assert.equal(cellLanguage('affordance-ts'), 'typescript');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bundleToItems, decodeBase64, isJsonMime, itemBytes } from '../../extension/outputData';
+import { bundleToItems, decodeBase64, isJsonMime, itemBytes } from '../../host/outputData';
 import { MIME } from '../../kernel/protocol';
 
 // 1x1 transparent PNG.

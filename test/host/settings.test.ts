@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { kernelLaunch, resolveKernelSettings, SettingsError } from '../../extension/settings';
+import { kernelLaunch, resolveKernelSettings, SettingsError } from '../../host/settings';
 
 const reader = (values: Record<string, unknown>) => (key: string): unknown => values[key];
 

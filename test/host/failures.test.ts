@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hostError, kernelFailure } from '../../extension/failures';
+import { cellLabel, hostError, kernelFailure } from '../../host/failures';
 import { KernelProcessExitedError, KernelRestartedError, KernelStartError } from '../../kernel/client';
 
 void test('a dead kernel: exit code, what happens next, and the stderr tail', () => {
@@ -22,4 +22,9 @@ void test('other errors keep their name and message; the host stack is not shown
   assert.deepEqual(start, { error: { name: 'KernelStartError', message: 'The kernel did not become ready within 30.0 s', stack: 'KernelStartError: The kernel did not become ready within 30.0 s' }, kernelGone: false });
   assert.equal(kernelFailure(new KernelRestartedError('state was lost')).error.name, 'KernelRestartedError');
   assert.deepEqual(kernelFailure('odd').error, hostError('Error', 'odd'));
+});
+
+void test('cells are labelled in stacks by their execution count', () => {
+  assert.equal(cellLabel(2), 'Cell [2]');
+  assert.equal(cellLabel(undefined), 'Cell [ ]');
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatRuntimeInfo, statusBarText, statusBarTooltip } from '../../extension/statusText';
+import { formatRuntimeInfo, statusBarText, statusBarTooltip } from '../../host/statusText';
 import type { KernelInfo } from '../../kernel/protocol';
 
 const info: KernelInfo = {

@@ -40,7 +40,23 @@ export function kernelFailure(e: unknown): KernelFailure {
   return { error: hostError('Error', String(e)), kernelGone: false };
 }
 
+/**
+ * How stacks name a cell: by its execution count, as the editor shows it left of the cell (`[2]`) and
+ * Jupyter, GitHub and nbconvert show `In [2]`. The position would not do: it changes when cells are
+ * added above, and the numbers the editor shows are the counts.
+ */
+export function cellLabel(executionCount: number | undefined): string {
+  return executionCount === undefined ? 'Cell [ ]' : `Cell [${executionCount}]`;
+}
+
 /** A cell error raised by the host rather than by the cell's code: its "stack" is just the message. */
 export function hostError(name: string, message: string): CellError {
   return { name, message, stack: `${name}: ${message}` };
 }
+
+/**
+ * Shown (on stderr) at the start of the first cell that runs on a fresh kernel after the previous one
+ * died, so that the loss of state is never silent.
+ */
+export const FRESH_KERNEL_NOTICE =
+  'The kernel process that ran the earlier cells has died (see the cell that was running). This cell runs in a fresh kernel: the variables and imports of earlier cells are gone; run the cells it needs again.\n';

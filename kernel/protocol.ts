@@ -145,7 +145,7 @@ export const COCO17_NAMES = [
   'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle',
 ] as const;
 
-/** COCO-17 skeleton edges (0-based), as PAPER.md section 4.6 lists them. */
+/** COCO-17 skeleton edges (0-based), as docs/paper.md section 4.6 lists them. */
 export const COCO17_SKELETON: readonly (readonly [number, number])[] = [
   [15, 13], [13, 11], [16, 14], [14, 12], [11, 12], [5, 11], [6, 12], [5, 6], [5, 7], [6, 8], [7, 9],
   [8, 10], [1, 2], [0, 1], [0, 2], [1, 3], [2, 4], [3, 5], [4, 6],

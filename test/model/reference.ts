@@ -1,4 +1,4 @@
-// Plain scalar reference of the CAL metrics (PAPER.md section 3), written independently of the tensor code:
+// Plain scalar reference of the CAL metrics (docs/paper.md section 3), written independently of the tensor code:
 // Float64 arrays and loops only.
 
 export interface RefMap {

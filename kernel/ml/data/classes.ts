@@ -33,7 +33,7 @@ const NO_HANDS = new Set(['Lie on', 'Sit on']);
 
 /**
  * The 23 CAL affordance classes in the paper's order, with folder names and the class x body-part table
- * (PAPER.md section 2: Outside for all; Hands for all but Lie on and Sit on; Feet, Mouth, Hips, Back as listed).
+ * (docs/paper.md section 2: Outside for all; Hands for all but Lie on and Sit on; Feet, Mouth, Hips, Back as listed).
  */
 export const CAL_CLASSES: readonly CalClass[] = COUNTS.map(([name, i, n], index) => ({
   index,

@@ -156,7 +156,7 @@ export class CalDataset {
  * test: the lines of `<root>/<split>/test_pairs.txt`).
  * @throws CalDataError naming the file (and line/field) and what was expected, unless `onError: 'skip'` (structural
  *   problems such as a missing folder always throw)
- * @see PAPER.md section 2 for the layout
+ * @see docs/paper.md section 2 for the layout
  */
 export function openCAL(root: string, options: OpenCALOptions = {}): Promise<CalDataset> {
   return Promise.resolve().then(() => openCALSync(root, options));

@@ -5,7 +5,7 @@ export type ChannelPoints = readonly (readonly (readonly [number, number])[])[];
 
 /**
  * Gaussian kernel size of the paper's label script for an H x W image: floor(sqrt(H*W)/3), made odd by adding 1.
- * @see PAPER.md section 2, "Ground-truth heatmaps"
+ * @see docs/paper.md section 2, "Ground-truth heatmaps"
  */
 export function gtKernelSize(height: number, width: number): number {
   const k = Math.floor(Math.sqrt(height * width) / 3);
@@ -132,7 +132,7 @@ export interface GroundTruthOptions {
  *
  * @param contacts - points per channel, in CONTACT_CHANNELS order (6 lists)
  * @returns Float32Array of size*size*6, HWC order (channel fastest), as the [size, size, 6] GT tensor
- * @see PAPER.md section 2; OpenCV getGaussianKernel, borderInterpolate, resize(INTER_LINEAR)
+ * @see docs/paper.md section 2; OpenCV getGaussianKernel, borderInterpolate, resize(INTER_LINEAR)
  */
 export function buildGroundTruth(contacts: ChannelPoints, width: number, height: number, options: GroundTruthOptions = {}): Float32Array {
   const size = options.size ?? 224;

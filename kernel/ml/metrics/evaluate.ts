@@ -1,5 +1,5 @@
 /**
- * CAL evaluation (PAPER.md section 3): only the non-interactive prediction is scored; all-zero GT channels
+ * CAL evaluation (docs/paper.md section 3): only the non-interactive prediction is scored; all-zero GT channels
  * are skipped; the overall figure is the plain mean over every evaluated (pair x channel) entry, and the
  * per-class and per-body-part tables group those same entries (not a mean over classes).
  */

@@ -1,5 +1,5 @@
 /**
- * Saliency metrics of the CAL protocol (PAPER.md section 3), on 2-D maps.
+ * Saliency metrics of the CAL protocol (docs/paper.md section 3), on 2-D maps.
  *
  * Conventions, exactly as the group's evaluation code:
  * - the prediction is max-normalised, P / (max P + eps), then resized bilinearly (half-pixel centres, as
@@ -11,11 +11,11 @@
  * - CC = Pearson correlation of P and Q.
  * A constant prediction has no spread: its NSS and CC are 0 (the formula would divide 0 by 0).
  *
- * @see PAPER.md section 3
+ * @see docs/paper.md section 3
  */
 import { tf } from '../model/tf';
 
-/** The epsilon of every formula (PAPER.md section 3). */
+/** The epsilon of every formula (docs/paper.md section 3). */
 export const METRIC_EPS = 1e-12;
 /** Default NSS binarisation threshold on minmax(GT) (the AGD20K code's value; VCR-Net's CAL code uses 0.5). */
 export const DEFAULT_NSS_THRESHOLD = 0.1;
@@ -275,7 +275,7 @@ async function single(key: MetricKey, pred: tf.Tensor, gt: tf.Tensor, options: M
  * @param pred prediction map [h, w] (e.g. a sigmoid output)
  * @param gt ground-truth map [H, W]
  * @returns sum Q * log(Q / (P + eps) + eps) after max- and sum-normalisation
- * @see PAPER.md section 3
+ * @see docs/paper.md section 3
  */
 export function kld(pred: tf.Tensor, gt: tf.Tensor): Promise<number> {
   return single('KLD', pred, gt);

@@ -1,5 +1,5 @@
 /**
- * PIAL-Net configurations: `paper` (MiT-B2 at 224 px, PAPER.md section 4), `small` (trains on a CPU in
+ * PIAL-Net configurations: `paper` (MiT-B2 at 224 px, docs/paper.md section 4), `small` (trains on a CPU in
  * minutes at 128 px) and `nano` (tiny, for tests).
  */
 

@@ -6,7 +6,7 @@
  */
 import { tf } from './tf';
 
-/** Parameter groups with their own learning rate (PAPER.md 4.7: the encoder at 1x, the rest at 10x). */
+/** Parameter groups with their own learning rate (docs/paper.md 4.7: the encoder at 1x, the rest at 10x). */
 export type ParamGroup = 'encoder' | 'head';
 
 export type Init =

@@ -1,5 +1,5 @@
 /**
- * PIAL-Net (PAPER.md section 4) in tfjs-core ops over the model's own variables.
+ * PIAL-Net (docs/paper.md section 4) in tfjs-core ops over the model's own variables.
  *
  * interactive image ─┐                     ┌─ F_in ─ decoder ─ D_in (6, sigmoid) ─┐
  *                    ├─ shared MiT ─ IFE ─ all-MLP                                  KHP (regions of F_in masked by D_in,
@@ -17,7 +17,7 @@ import { resolveConfig, type ConfigName, type PIALNetOptions } from './config';
 import { loadCheckpoint, readCheckpointConfig, saveCheckpoint, type CheckpointExtras, type LoadedCheckpoint } from './checkpoint';
 import { prepareEncoderWeights, type EncoderWeightsPlan } from './weights/mit';
 
-/** Number of contact channels (PAPER.md section 1). */
+/** Number of contact channels (docs/paper.md section 1). */
 export const NUM_CHANNELS = 6;
 /** Number of COCO-17 keypoints. */
 export const NUM_KEYPOINTS = 17;
@@ -132,7 +132,7 @@ class MiTEncoder {
   }
 }
 
-/** IFE: learned cross tokens exchange information between the two images' stage-4 tokens (PAPER.md 4.2). */
+/** IFE: learned cross tokens exchange information between the two images' stage-4 tokens (docs/paper.md 4.2). */
 class IFE {
   private readonly tokens: string;
   private readonly blocks: { cIn: CrossBlock; cNon: CrossBlock; joint: CrossBlock; xIn: CrossBlock; xNon: CrossBlock };
@@ -200,7 +200,7 @@ class Decoder {
   }
 }
 
-/** KHP: keypoint heuristic perception (PAPER.md 4.4). */
+/** KHP: keypoint heuristic perception (docs/paper.md 4.4). */
 class KHP {
   private readonly regionProj: Linear;
   private readonly gcn1: Linear;

@@ -1,5 +1,5 @@
 /**
- * Training loss of PAPER.md 4.5: BCE(D_in, GT_in) + BCE(D_non, GT_non), equal weights, on the logits (the
+ * Training loss of docs/paper.md 4.5: BCE(D_in, GT_in) + BCE(D_non, GT_non), equal weights, on the logits (the
  * numerically stable form), with the GT brought to the output resolution.
  */
 import { tf } from '../model/tf';

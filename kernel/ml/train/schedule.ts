@@ -1,5 +1,5 @@
 /**
- * Learning-rate schedule of PAPER.md 4.7: linear warm-up, then polynomial decay with power 0.9 to 0.
+ * Learning-rate schedule of docs/paper.md 4.7: linear warm-up, then polynomial decay with power 0.9 to 0.
  */
 
 /**

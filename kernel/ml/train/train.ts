@@ -1,5 +1,5 @@
 /**
- * `train(model, data, options)`: the PIAL-Net training loop (PAPER.md 4.7).
+ * `train(model, data, options)`: the PIAL-Net training loop (docs/paper.md 4.7).
  *
  * - AdamW with decoupled weight decay; the encoder at the base learning rate, the rest at `headLrMult` x;
  *   linear warm-up then poly(0.9) decay over the run's steps.

@@ -99,7 +99,7 @@ async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise
 }
 
 /**
- * Writes SynCAL, a synthetic stand-in for CAL in exactly its layout (PAPER.md section 2): for Seen and Unseen,
+ * Writes SynCAL, a synthetic stand-in for CAL in exactly its layout (docs/paper.md section 2): for Seen and Unseen,
  * trainset and testset, interactive images (a COCO-17 person posed so the class's body parts touch the object's
  * functional regions, with `<name>.json` contacts and `<name>.pose.json`) and non-interactive images (the object
  * alone, all its plausible regions annotated), plus `<split>/test_pairs.txt`. Unseen/testset covers the six Unseen

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useCpu, tf } from './setup';
 import { generateSynCAL, openCAL, type CalBatch } from '../../kernel/ml/data/index';
-import { PIALNet, toPairBatch, disposeBatch } from '../../kernel/ml/model/index';
+import { PIALNet, toPairBatch, disposeBatch, predictionOutput } from '../../kernel/ml/model/index';
 import { train, releaseTrainingState } from '../../kernel/ml/train/index';
 import { evaluate } from '../../kernel/ml/metrics/index';
 
@@ -58,4 +58,21 @@ void test('nano trains on SynCAL batches and evaluates per class on the test pai
   assert.ok(Number.isFinite(res.overall.KLD) && res.overall.SIM! > 0);
   assert.equal(tf.memory().numTensors, before);
   model.dispose();
+});
+
+void test('predictionOutput of a dataset batch reads out in the original image\'s pixels', async () => {
+  const ds = await openCAL(dir, { split: 'Seen', subset: 'testset', size: 32 });
+  const it = ds.batches({ batchSize: 2 });
+  const batch = (await it.next()).value as CalBatch;
+  await it.return(undefined);
+  const model = PIALNet.create('nano');
+  try {
+    const out = await predictionOutput(model, batch, { index: 1 });
+    const info = ds.pairInfo(batch.indices[1]).nonInteractive;
+    assert.deepEqual(out.payload.imageSize, { width: info.width, height: info.height });
+    assert.notEqual(out.payload.imageSize?.width, 32, 'not the 32-px tensor');
+  } finally {
+    model.dispose();
+    batch.dispose();
+  }
 });

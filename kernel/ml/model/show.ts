@@ -4,6 +4,7 @@
  */
 import { CONTACT_CHANNELS } from '../../protocol';
 import { heatmapOutput } from '../viz/index';
+import sharp from 'sharp';
 import { tf } from './tf';
 import { imagesAt, toPairBatch, type BatchAdapter, type Predictor } from './batch';
 
@@ -14,6 +15,22 @@ export interface PredictionOutputOptions {
   which?: 'non' | 'in';
   title?: string;
   adapt?: BatchAdapter;
+  /**
+   * Size of the original image, so that the readout under the cursor is in its pixels. @default read from the
+   * batch's image files when it has them (a dataset's batches do: `pathsNon` / `pathsIn`), else the tensor's size
+   */
+  imageSize?: { width: number; height: number };
+}
+
+/** Width and height of an image file as it is displayed (EXIF orientations 5-8 swap them). */
+async function originalSize(path: string): Promise<{ width: number; height: number } | undefined> {
+  try {
+    const m = await sharp(path).metadata();
+    if (!m.width || !m.height) return undefined;
+    return (m.orientation ?? 1) >= 5 ? { width: m.height, height: m.width } : { width: m.width, height: m.height };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -45,8 +62,13 @@ export async function predictionOutput(model: Predictor, batchLike: unknown, opt
         return { name, values: v, width: w, height: h };
       });
     const cls = batch.classNames?.[i];
+    const files = batchLike as { pathsIn?: unknown; pathsNon?: unknown };
+    const list = which === 'in' ? files.pathsIn : files.pathsNon;
+    const path = Array.isArray(list) && typeof list[i] === 'string' ? (list[i] as string) : undefined;
+    const imageSize = options.imageSize ?? (path ? await originalSize(path) : undefined);
     return await heatmapOutput({
       image,
+      imageSize,
       maps: split(p, pred.shape),
       gt: split(g, gt.shape),
       title: options.title ?? `${model.options?.name ?? 'model'}: ${which === 'in' ? 'D_in' : 'D_non'} vs GT${cls ? ` (${cls})` : ''}`,

@@ -89,7 +89,7 @@ export const intrinsics = {
   AbortController: g.AbortController,
   AbortSignal: g.AbortSignal,
   EventTarget: g.EventTarget,
-  Event: g.Event,
+  Event: g.Event as typeof globalThis.Event,
   WebAssembly: (g as unknown as { WebAssembly: unknown }).WebAssembly,
   atob: g.atob,
   btoa: g.btoa,
@@ -168,11 +168,12 @@ export const {
   AbortController,
   AbortSignal,
   EventTarget,
-  Event,
   WebAssembly,
   atob,
   btoa,
 } = intrinsics;
+// Typed by name: the declaration of the inferred constructor type names a type @types/node does not export.
+export const Event: typeof globalThis.Event = intrinsics.Event;
 const capturedGlobalThis = intrinsics.globalThis;
 export { capturedGlobalThis as globalThis };
 

@@ -1,19 +1,18 @@
-// Type-checks each folder against its own runtime: the kernel cannot see `vscode` or the DOM, the
-// renderer cannot see Node or `vscode`.
+// Type-checks every folder against its own runtime and its declared dependencies, with TypeScript's build
+// mode over the root tsconfig.json: each folder is a project (kernel cannot see `vscode` or the DOM, the
+// renderer cannot see Node or `vscode`, host/ and cli/ no `vscode`), and a folder can import another only
+// when its tsconfig references it (kernel -> common; host -> kernel; extension, cli -> host, kernel; renderer
+// -> common; test, bench -> what they test). Declarations go to out/tsc/ (nothing else is emitted).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const tsc = require.resolve('typescript/bin/tsc');
-const projects = ['common', 'kernel', 'host', 'extension', 'cli', 'renderer', 'test', 'bench'].filter((p) => existsSync(`${p}/tsconfig.json`));
-let failed = false;
-for (const p of projects) {
-  const r = spawnSync(process.execPath, [tsc, '-p', `${p}/tsconfig.json`, '--pretty'], { stdio: 'inherit' });
-  if (r.status !== 0) {
-    console.error(`typecheck failed in ${p}/`);
-    failed = true;
-  }
+const projects = JSON.parse(readFileSync('tsconfig.json', 'utf8')).references.map((r) => r.path.replace(/^\.\//, ''));
+const r = spawnSync(process.execPath, [tsc, '-b', 'tsconfig.json', '--pretty'], { stdio: 'inherit' });
+if (r.status !== 0) {
+  console.error('typecheck failed (tsc -b tsconfig.json)');
+  process.exit(1);
 }
-if (failed) process.exit(1);
 console.log(`typecheck ok: ${projects.join(', ')}`);

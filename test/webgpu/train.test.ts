@@ -52,7 +52,11 @@ void test(`nano PIAL-Net, ${STEPS} steps: losses and weights on webgpu and wasm 
     let worst = 0;
     let worstName = '';
     for (let k = 0; k < cpu.weights.length; k++) {
-      const e = relError(cpu.weights[k], run.weights[k]).relErr;
+      // Relative to the tensor's scale, with a floor of 0.01 for tensors still near zero: a bias that starts at
+      // zero holds only AdamW's first steps (about lr each, whatever the gradient's size), so float32 rounding of a
+      // tiny gradient shows there at 1e-4 of its 3e-3 scale while being 3e-7 in absolute terms.
+      const { relErr, maxAbs } = relError(cpu.weights[k], run.weights[k]);
+      const e = (relErr * Math.max(maxAbs, 1e-6)) / Math.max(maxAbs, 1e-2);
       if (e > worst) [worst, worstName] = [e, cpu.names[k]];
     }
     assert.ok(worst <= 1e-4, `${name}: weight ${worstName} differs from cpu by ${worst} of its scale`);

@@ -26,7 +26,10 @@ async function trainOn(backend: string): Promise<Run> {
   assert.ok(await tf.setBackend(backend));
   const batch = makeBatch(2, 32, 5);
   const model = PIALNet.create('nano', { build: true });
-  const r = await train(model, [batch], { steps: STEPS, lr: 1e-3, warmupSteps: 1, display: false });
+  // AdamW's epsilon at 1e-3 (default 1e-8): parameters whose true gradient is zero (the key half of an attention's
+  // kv bias: softmax ignores a shift shared by all keys) would otherwise take lr-sized steps driven by float32
+  // rounding noise, differently on each backend; this compares the backends' arithmetic, not that noise.
+  const r = await train(model, [batch], { steps: STEPS, lr: 1e-3, warmupSteps: 1, epsilon: 1e-3, display: false });
   assert.equal(r.state, 'done');
   const vars = model.variables();
   const weights = await Promise.all(vars.map(async (v) => Float32Array.from(await v.data())));
@@ -52,11 +55,7 @@ void test(`nano PIAL-Net, ${STEPS} steps: losses and weights on webgpu and wasm 
     let worst = 0;
     let worstName = '';
     for (let k = 0; k < cpu.weights.length; k++) {
-      // Relative to the tensor's scale, with a floor of 0.01 for tensors still near zero: a bias that starts at
-      // zero holds only AdamW's first steps (about lr each, whatever the gradient's size), so float32 rounding of a
-      // tiny gradient shows there at 1e-4 of its 3e-3 scale while being 3e-7 in absolute terms.
-      const { relErr, maxAbs } = relError(cpu.weights[k], run.weights[k]);
-      const e = (relErr * Math.max(maxAbs, 1e-6)) / Math.max(maxAbs, 1e-2);
+      const e = relError(cpu.weights[k], run.weights[k]).relErr;
       if (e > worst) [worst, worstName] = [e, cpu.names[k]];
     }
     assert.ok(worst <= 1e-4, `${name}: weight ${worstName} differs from cpu by ${worst} of its scale`);

@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { webgpuSkip, webgpuEnv } from './setup';
+import { generateSynCAL } from '../../kernel/ml/data/index';
 
 const ROOT = resolve(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -34,15 +35,17 @@ const src = (c: Cell): string => text(c.source);
 const code = (p: string): Cell[] => (JSON.parse(readFileSync(p, 'utf8')) as { cells: Cell[] }).cells.filter((c) => c.cell_type === 'code');
 
 let dir = '';
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'al-webgpu-sample-'));
+  // The sample's default SynCAL (seed 0), in a temporary folder the notebook reads as a CAL folder (CAL_ROOT).
+  if (!webgpuSkip) await generateSynCAL(join(dir, 'syncal'), { seed: 0 });
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 void test('sample 01 runs end to end on webgpu through the CLI and gives the saved outputs', { skip: webgpuSkip, timeout: 600_000 }, () => {
   assert.ok(existsSync(CLI), `${CLI} is missing: run npm run build first`);
   const out = join(dir, 'out.ipynb');
-  // The dataset goes to a temporary folder; the notebook stays in samples/ so that the kernel finds
+  // The dataset is in a temporary folder; the notebook stays in samples/ so that the kernel finds
   // the `webgpu` package from there upwards, as it would next to a user's notebooks.
   const r = spawnSync(process.execPath, [CLI, 'run', SAMPLE, '--out', out, '--timeout', '300'], {
     encoding: 'utf8',

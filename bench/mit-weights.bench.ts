@@ -11,34 +11,7 @@ import { record } from './record';
 import { initRuntime, runtimeInfo } from '../kernel/runtime/index';
 import { PIALNet } from '../kernel/ml/model/index';
 import { prepareEncoderWeights } from '../kernel/ml/model/weights/mit';
-import { writeSafetensors, writeTorchZip, type FileTensor } from '../test/model/weightfiles';
-
-function torchShape(name: string, shape: number[]): number[] {
-  if (shape.length === 4) return name.includes('dwconv') ? [shape[2], 1, shape[0], shape[1]] : [shape[3], shape[2], shape[0], shape[1]];
-  return shape.length === 2 ? [shape[1], shape[0]] : shape;
-}
-
-const HF_BLOCK: Record<string, string> = {
-  norm1: 'layer_norm_1',
-  norm2: 'layer_norm_2',
-  'attn.q': 'attention.self.query',
-  'attn.proj': 'attention.output.dense',
-  'attn.sr': 'attention.self.sr',
-  'attn.norm': 'attention.self.layer_norm',
-  'mlp.fc1': 'mlp.dense1',
-  'mlp.fc2': 'mlp.dense2',
-  'mlp.dwconv.dwconv': 'mlp.dwconv.dwconv',
-};
-
-function hfName(n: string): string[] {
-  let m = /^patch_embed(\d)\.(proj|norm)\.(\w+)$/.exec(n);
-  if (m) return [`segformer.encoder.patch_embeddings.${Number(m[1]) - 1}.${m[2] === 'norm' ? 'layer_norm' : 'proj'}.${m[3]}`];
-  m = /^norm(\d)\.(\w+)$/.exec(n);
-  if (m) return [`segformer.encoder.layer_norm.${Number(m[1]) - 1}.${m[2]}`];
-  m = /^block(\d)\.(\d+)\.(.+)\.(weight|bias)$/.exec(n)!;
-  const pre = `segformer.encoder.block.${Number(m[1]) - 1}.${m[2]}`;
-  return m[3] === 'attn.kv' ? [`${pre}.attention.self.key.${m[4]}`, `${pre}.attention.self.value.${m[4]}`] : [`${pre}.${HF_BLOCK[m[3]]}.${m[4]}`];
-}
+import { hfTensors, torchShape, writeSafetensors, writeTorchZip, type FileTensor } from '../test/model/weightfiles';
 
 async function main(): Promise<void> {
   await initRuntime({ backend: (process.env.AFFORDANCE_LAB_BACKEND as 'wasm' | undefined) ?? 'wasm', notebookDir: process.cwd() });
@@ -46,7 +19,6 @@ async function main(): Promise<void> {
   try {
     const spec = PIALNet.create('paper');
     const nv: FileTensor[] = [];
-    const hf: FileTensor[] = [];
     let seed = 1;
     for (const s of spec.params.specs.values()) {
       if (!s.name.startsWith('encoder.')) continue;
@@ -58,10 +30,8 @@ async function main(): Promise<void> {
         data[i] = (seed / 2147483647 - 0.5) * 0.1;
       }
       nv.push({ name, shape, data });
-      const names = hfName(name);
-      if (names.length === 1) hf.push({ name: names[0], shape, data });
-      else names.forEach((n, k) => hf.push({ name: n, shape: [shape[0] / 2, ...shape.slice(1)], data: data.slice((k * data.length) / 2, ((k + 1) * data.length) / 2) }));
     }
+    const hf = hfTensors(nv);
     const weightsMb = nv.reduce((a, t) => a + t.data.byteLength, 0) / 1e6;
     writeTorchZip(join(dir, 'mit_b2.pth'), nv);
     writeSafetensors(join(dir, 'model.safetensors'), hf);

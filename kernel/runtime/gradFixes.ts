@@ -23,6 +23,10 @@ import { tf } from './tf';
  * the image and weighted 1 - f and f, f = s - max(0, floor(s)).
  */
 export function bilinearWeights(inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): Float32Array {
+  // Every training step asks for the same few matrices: built once per (sizes, rule).
+  const key = `${inSize},${outSize},${alignCorners ? 1 : 0}${halfPixelCenters ? 1 : 0}`;
+  const cached = weightCache.get(key);
+  if (cached) return cached;
   const a = new Float64Array(outSize * inSize);
   const effIn = alignCorners && outSize > 1 ? inSize - 1 : inSize;
   const effOut = alignCorners && outSize > 1 ? outSize - 1 : outSize;
@@ -35,8 +39,13 @@ export function bilinearWeights(inSize: number, outSize: number, alignCorners: b
     a[o * inSize + Math.min(lo, inSize - 1)] += 1 - f;
     a[o * inSize + hi] += f;
   }
-  return Float32Array.from(a);
+  const w = Float32Array.from(a);
+  if (weightCache.size > 256) weightCache.clear();
+  weightCache.set(key, w);
+  return w;
 }
+
+const weightCache = new Map<string, Float32Array>();
 
 /** dImages [B, inH, inW, C] of resizeBilinear for the output gradient dy [B, outH, outW, C]. */
 export function resizeBilinearBackward(dy: Tensor, imageShape: readonly number[], alignCorners: boolean, halfPixelCenters: boolean): Tensor {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { useCpu, tf } from './setup';
 import { PIALNet, type PIALNetConfig } from '../../kernel/ml/model/index';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../../kernel/ml/data/index';
-import { maliciousPickle, writeSafetensors, writeTorchLegacy, writeTorchZip, type FileTensor } from './weightfiles';
+import { hfTensors, maliciousPickle, torchShape, writeSafetensors, writeTorchLegacy, writeTorchZip, type FileTensor } from './weightfiles';
 import { readF32, relMaxDiff, runTorchReference, SMALL_MIT, smallMitOptions, torchPython, torchSkip } from './torchref';
 import { spawnSync } from 'node:child_process';
 
@@ -20,20 +20,13 @@ function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'mit-weights-'));
 }
 
-/** PyTorch shape of one of our parameters (the layouts as PyTorch stores them). */
-function torchShapeOf(name: string, shape: number[]): number[] {
-  if (shape.length === 4) return name.includes('dwconv') ? [shape[2], 1, shape[0], shape[1]] : [shape[3], shape[2], shape[0], shape[1]];
-  if (shape.length === 2) return [shape[1], shape[0]];
-  return shape;
-}
-
 /** NVlabs-named tensors for a model's encoder, values a function of (tensor, PyTorch index), plus an ImageNet head. */
 function nvlabsTensors(m: PIALNet, salt = 0): FileTensor[] {
   const out: FileTensor[] = [];
   let k = 0;
   for (const s of m.params.specs.values()) {
     if (!s.name.startsWith('encoder.')) continue;
-    const shape = torchShapeOf(s.name, s.shape);
+    const shape = torchShape(s.name, s.shape);
     const n = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
     k++;
@@ -43,38 +36,6 @@ function nvlabsTensors(m: PIALNet, salt = 0): FileTensor[] {
   const c = m.options.embedDims[3];
   out.push({ name: 'head.weight', shape: [10, c], data: new Float32Array(10 * c).fill(0.5) });
   out.push({ name: 'head.bias', shape: [10], data: new Float32Array(10) });
-  return out;
-}
-
-/** The same tensors under HF's names (`segformer.encoder.*`, key and value split, `classifier.*`). */
-function hfTensors(nv: FileTensor[]): FileTensor[] {
-  const block: Record<string, string> = {
-    norm1: 'layer_norm_1',
-    norm2: 'layer_norm_2',
-    'attn.q': 'attention.self.query',
-    'attn.proj': 'attention.output.dense',
-    'attn.sr': 'attention.self.sr',
-    'attn.norm': 'attention.self.layer_norm',
-    'mlp.fc1': 'mlp.dense1',
-    'mlp.fc2': 'mlp.dense2',
-    'mlp.dwconv.dwconv': 'mlp.dwconv.dwconv',
-  };
-  const out: FileTensor[] = [];
-  for (const t of nv) {
-    let m: RegExpExecArray | null;
-    if ((m = /^head\.(\w+)$/.exec(t.name))) out.push({ ...t, name: `classifier.${m[1]}` });
-    else if ((m = /^patch_embed(\d)\.(proj|norm)\.(\w+)$/.exec(t.name))) out.push({ ...t, name: `segformer.encoder.patch_embeddings.${Number(m[1]) - 1}.${m[2] === 'norm' ? 'layer_norm' : 'proj'}.${m[3]}` });
-    else if ((m = /^norm(\d)\.(\w+)$/.exec(t.name))) out.push({ ...t, name: `segformer.encoder.layer_norm.${Number(m[1]) - 1}.${m[2]}` });
-    else if ((m = /^block(\d)\.(\d+)\.(.+)\.(weight|bias)$/.exec(t.name))) {
-      const pre = `segformer.encoder.block.${Number(m[1]) - 1}.${m[2]}`;
-      if (m[3] === 'attn.kv') {
-        const c = t.shape[0] / 2;
-        const half = t.data.length / 2;
-        out.push({ name: `${pre}.attention.self.key.${m[4]}`, shape: [c, ...t.shape.slice(1)], data: t.data.slice(0, half) });
-        out.push({ name: `${pre}.attention.self.value.${m[4]}`, shape: [c, ...t.shape.slice(1)], data: t.data.slice(half) });
-      } else out.push({ ...t, name: `${pre}.${block[m[3]]}.${m[4]}` });
-    } else throw new Error(`no HF name for ${t.name}`);
-  }
   return out;
 }
 
@@ -315,7 +276,7 @@ void test('a MiT-B0 checkpoint given to paper (MiT-B2) names both sizes', () => 
     const tensors = [...b0.params.specs.values()]
       .filter((s) => s.name.startsWith('encoder.'))
       .map((s) => {
-        const shape = torchShapeOf(s.name, s.shape);
+        const shape = torchShape(s.name, s.shape);
         return { name: s.name.slice('encoder.'.length), shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
       });
     writeTorchZip(join(dir, 'mit_b0.pth'), tensors);

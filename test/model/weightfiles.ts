@@ -241,3 +241,42 @@ export function writeSafetensors(file: string, tensors: FileTensor[], dtype: 'F3
   writeFileSync(file, out);
   return out;
 }
+
+/** PyTorch shape of one of our parameters (the layouts as PyTorch stores them). */
+export function torchShape(name: string, shape: number[]): number[] {
+  if (shape.length === 4) return name.includes('dwconv') ? [shape[2], 1, shape[0], shape[1]] : [shape[3], shape[2], shape[0], shape[1]];
+  if (shape.length === 2) return [shape[1], shape[0]];
+  return shape;
+}
+
+/** The same tensors under HF's names (`segformer.encoder.*`, key and value split, `classifier.*`). */
+export function hfTensors(nv: FileTensor[]): FileTensor[] {
+  const block: Record<string, string> = {
+    norm1: 'layer_norm_1',
+    norm2: 'layer_norm_2',
+    'attn.q': 'attention.self.query',
+    'attn.proj': 'attention.output.dense',
+    'attn.sr': 'attention.self.sr',
+    'attn.norm': 'attention.self.layer_norm',
+    'mlp.fc1': 'mlp.dense1',
+    'mlp.fc2': 'mlp.dense2',
+    'mlp.dwconv.dwconv': 'mlp.dwconv.dwconv',
+  };
+  const out: FileTensor[] = [];
+  for (const t of nv) {
+    let m: RegExpExecArray | null;
+    if ((m = /^head\.(\w+)$/.exec(t.name))) out.push({ ...t, name: `classifier.${m[1]}` });
+    else if ((m = /^patch_embed(\d)\.(proj|norm)\.(\w+)$/.exec(t.name))) out.push({ ...t, name: `segformer.encoder.patch_embeddings.${Number(m[1]) - 1}.${m[2] === 'norm' ? 'layer_norm' : 'proj'}.${m[3]}` });
+    else if ((m = /^norm(\d)\.(\w+)$/.exec(t.name))) out.push({ ...t, name: `segformer.encoder.layer_norm.${Number(m[1]) - 1}.${m[2]}` });
+    else if ((m = /^block(\d)\.(\d+)\.(.+)\.(weight|bias)$/.exec(t.name))) {
+      const pre = `segformer.encoder.block.${Number(m[1]) - 1}.${m[2]}`;
+      if (m[3] === 'attn.kv') {
+        const c = t.shape[0] / 2;
+        const half = t.data.length / 2;
+        out.push({ name: `${pre}.attention.self.key.${m[4]}`, shape: [c, ...t.shape.slice(1)], data: t.data.slice(0, half) });
+        out.push({ name: `${pre}.attention.self.value.${m[4]}`, shape: [c, ...t.shape.slice(1)], data: t.data.slice(half) });
+      } else out.push({ ...t, name: `${pre}.${block[m[3]]}.${m[4]}` });
+    } else throw new Error(`no HF name for ${t.name}`);
+  }
+  return out;
+}

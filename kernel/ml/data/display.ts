@@ -47,13 +47,17 @@ export async function datasetSummary(ds: CalDataset, report: (e: CalDataError) =
   const st = ds.stats();
   // A few images of every class (two interactive, one non-interactive), within the output's size budget.
   const classes = st.classes.slice(0, options.thumbnails ?? st.classes.length);
+  const paths = new Map<ThumbnailCandidate, string>();
   const pick = (list: readonly CalImageRecord[], cls: string, n: number, kind: DatasetThumbnail['kind']): ThumbnailCandidate[] =>
     list
       .filter((r) => r.className === cls)
       .slice(0, n)
-      .map((rec) => ({ className: cls, kind, label: `${rec.object}/${rec.rel.split('/').pop() ?? ''}`, image: () => sharp(rec.path).toBuffer(), path: rec.path }));
+      .map((rec) => {
+        const c: ThumbnailCandidate = { className: cls, kind, label: `${rec.object}/${rec.rel.split('/').pop() ?? ''}`, image: () => sharp(rec.path).toBuffer() };
+        paths.set(c, rec.path);
+        return c;
+      });
   const candidates = classes.flatMap((c) => [...pick(ds.interactiveImages, c.name, 2, 'interactive'), ...pick(ds.nonInteractiveImages, c.name, 1, 'non_interactive')]);
-  const paths = new Map(candidates.map((c) => [c, (c as ThumbnailCandidate & { path: string }).path]));
   const thumbnails: DatasetThumbnail[] = await datasetThumbnails(candidates, {
     perClass: 3,
     maxSide: 96,

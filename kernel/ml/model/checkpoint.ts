@@ -205,12 +205,15 @@ export async function saveCheckpoint(dir: string, model: CheckpointModel, extras
   syncDir(parent);
 }
 
+/** A file of a checkpoint folder that is missing, unreadable, truncated or malformed: a save that did not finish. */
+class IncompleteCheckpoint extends Error {}
+
 function readJson<T>(file: string): T {
-  if (!existsSync(file)) throw new Error(`${file}: not found (is this a PIAL-Net checkpoint folder?)`);
+  if (!existsSync(file)) throw new IncompleteCheckpoint(`${file}: not found (is this a PIAL-Net checkpoint folder?)`);
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch (e) {
-    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new IncompleteCheckpoint(`${file}: not valid JSON (${(e as Error).message})`);
   }
 }
 
@@ -226,12 +229,12 @@ function readConfig(dir: string): ConfigFile {
 
 function checkManifest(m: Manifest | null | undefined, file: string, field: string): asserts m is Manifest {
   if (!m || typeof m.file !== 'string' || !Number.isInteger(m.bytes) || !Array.isArray(m.tensors)) {
-    throw new Error(`${file}: field "${field}" should be { file, bytes, tensors[] }`);
+    throw new IncompleteCheckpoint(`${file}: field "${field}" should be { file, bytes, tensors[] }`);
   }
   let expect = 0;
   for (const t of m.tensors) {
     if (typeof t?.name !== 'string' || !Array.isArray(t.shape) || t.shape.some((d) => !Number.isInteger(d) || d < 0) || t.offset !== expect) {
-      throw new Error(`${file}: ${field} entry ${JSON.stringify(t)} is malformed (expected a name, an integer shape and offset ${expect})`);
+      throw new IncompleteCheckpoint(`${file}: ${field} entry ${JSON.stringify(t)} is malformed (expected a name, an integer shape and offset ${expect})`);
     }
     expect += size(t.shape) * 4;
   }
@@ -242,9 +245,9 @@ function checkManifest(m: Manifest | null | undefined, file: string, field: stri
 /** Reads a manifest's binary file, checking its exact size. */
 function readBinary(dir: string, m: Manifest): Buffer {
   const file = join(dir, m.file);
-  if (!existsSync(file)) throw new Error(`${file}: not found`);
+  if (!existsSync(file)) throw new IncompleteCheckpoint(`${file}: not found`);
   const got = statSync(file).size;
-  if (got !== m.bytes) throw new Error(`${file}: expected ${m.bytes} bytes (${m.tensors.length} tensors), got ${got}${got < m.bytes ? ' (truncated)' : ''}`);
+  if (got !== m.bytes) throw new IncompleteCheckpoint(`${file}: expected ${m.bytes} bytes (${m.tensors.length} tensors), got ${got}${got < m.bytes ? ' (truncated)' : ''}`);
   return readFileSync(file);
 }
 
@@ -352,8 +355,7 @@ function readFolder(root: string, model: CheckpointModel): { tensors: Map<string
 
 /** A checkpoint folder whose files are missing or inconsistent (as opposed to one for another model). */
 function isIncomplete(e: unknown): boolean {
-  const m = (e as Error).message ?? '';
-  return /not found|truncated|not valid JSON|expected \d+ bytes|is malformed|should be \{ file/.test(m);
+  return e instanceof IncompleteCheckpoint;
 }
 
 /**

@@ -66,7 +66,7 @@ const targets = [
     external: ['vscode', ...nodeExternals],
   }),
   config('kernel', {
-    entryPoints: { kernel: 'kernel/main.ts', 'kernel-interrupt-worker': 'kernel/session/interruptWorker.ts' },
+    entryPoints: { kernel: 'kernel/main.ts', 'kernel-interrupt-worker': 'kernel/session/interruptWorker.ts', 'train-worker': 'kernel/ml/train/trainWorker.ts' },
     outdir: 'dist',
     platform: 'node',
     format: 'cjs',

@@ -293,6 +293,8 @@ export interface TrainingPayload {
   state: 'running' | 'done' | 'interrupted' | 'error';
   model?: string;
   backend?: string;
+  /** Training threads (data-parallel replicas on the CPU backends; 1 otherwise). */
+  threads?: number;
   step: number;
   totalSteps: number;
   epoch: number;

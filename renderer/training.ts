@@ -36,7 +36,7 @@ export async function renderTraining(root: HTMLElement, payload: unknown, env: V
     title.textContent = p.title ?? `Training ${p.runId}`;
     badge.textContent = p.state;
     badge.dataset.state = p.state;
-    meta.textContent = [p.model, p.backend ? `on ${p.backend}` : ''].filter(Boolean).join(' ');
+    meta.textContent = [p.model, p.backend ? `on ${p.backend}${p.threads && p.threads > 1 ? `, ${p.threads} threads` : ''}` : ''].filter(Boolean).join(' ');
     const pct = p.totalSteps > 0 ? Math.min(100, (100 * p.step) / p.totalSteps) : 0;
     bar.style.width = `${pct}%`;
     track.setAttribute('aria-valuenow', String(Math.round(pct)));

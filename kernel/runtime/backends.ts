@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { BackendChoice, BackendName } from '../protocol';
 import { tf } from './tf';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { trainingThreads } from './threads';
 import { registerWasmTrainingKernels } from './wasmKernels';
 import { registerCpuFixes } from './cpuFixes';
 import { registerGradientFixes } from './gradFixes';
@@ -170,7 +171,8 @@ const loaders: Record<'tensorflow-gpu' | 'webgpu' | 'tensorflow-cpu' | 'wasm' | 
   wasm: async () => loadWasm(),
   cpu: async () => {
     await activate('cpu');
-    return { device: 'CPU (pure JavaScript, 1 thread)', threads: 1 };
+    const threads = trainingThreads();
+    return { device: `CPU (pure JavaScript, ${threads} thread${threads > 1 ? 's' : ''})`, threads };
   },
 };
 
@@ -386,7 +388,9 @@ async function loadWasm(): Promise<Loaded> {
   setThreadsCount(1);
   await withoutEmscriptenHandlers(() => activate('wasm'));
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  return { device: `CPU (wasm${simd ? ', SIMD' : ''}, 1 thread)`, threads: 1 };
+  // Each kernel runs on one thread; training uses `threads` data-parallel replicas (threads.ts).
+  const threads = trainingThreads();
+  return { device: `CPU (wasm${simd ? ', SIMD' : ''}, ${threads} thread${threads > 1 ? 's' : ''})`, threads };
 }
 
 /** Steps of `auto`, in order. */

@@ -12,6 +12,7 @@ import { initBackendChain, currentState, BACKEND_NAMES } from './backends';
 
 export { WEBGPU_SOFTWARE_ENV } from './backends';
 export { webgpuSyncReadCount } from './webgpuSync';
+export { THREADS_ENV, trainingThreads } from './threads';
 
 export { tf, TFJS_MODULES } from './tf';
 export type { TfNamespace } from './tf';
@@ -114,7 +115,7 @@ export function describeRuntime(info: RuntimeInfo): { text: string; markdown: st
     ['backend', info.backend],
     ['device', info.device],
     ...(info.adapter ? [['adapter', `${info.adapter.software ? 'software' : 'hardware'} (${info.adapter.name})`] as [string, string]] : []),
-    ['threads', String(info.threads)],
+    ['threads', info.threads > 1 && (info.backend === 'wasm' || info.backend === 'cpu') ? `${info.threads} (training: one data-parallel replica per thread; other work on 1)` : String(info.threads)],
     ['tfjs', info.tfjsVersion],
     ['memory', mem],
   ];

@@ -21,6 +21,8 @@ import { AdamW } from './adamw';
 import { lrFactor } from './schedule';
 import { pialLoss } from './loss';
 import { hasCheckpoint } from '../model/checkpoint';
+import { ReplicaPool, REPLICA_BACKENDS } from './parallel';
+import { parseThreads, trainingThreads } from '../../runtime/threads';
 
 export interface BatchEndInfo {
   step: number;
@@ -80,6 +82,13 @@ export interface TrainOptions {
   validationPairs?: number;
   /** NSS threshold of the validation metrics. @default 0.1 */
   nssThreshold?: number;
+  /**
+   * Threads on the CPU backends (wasm, cpu): this many data-parallel replicas, each computing the gradient of
+   * its share of every batch (docs/runtime.md, "Training on every core"). 1 trains in the kernel's thread.
+   * Ignored on GPU and libtensorflow backends, which use the device's own parallelism.
+   * @default env AFFORDANCE_LAB_THREADS, else one per core
+   */
+  threads?: number;
   /** Show the live training output. @default true */
   display?: boolean;
   title?: string;
@@ -128,6 +137,33 @@ const sessions = new WeakMap<PIALNet, { optimizer: AdamW; state: SavedState }>()
 const hooked = new WeakSet<PIALNet>();
 
 const MAX_HISTORY = 2000;
+
+/**
+ * Iterates a source one item ahead: the next item is requested as soon as the current one is handed out, so
+ * that its loading overlaps the work on the current one. An item fetched ahead and never handed out (the loop
+ * stopped) is passed to `discard`.
+ */
+async function* prefetched<T>(src: Iterable<T> | AsyncIterable<T>, discard: (item: T) => void): AsyncGenerator<T> {
+  const it: Iterator<T> | AsyncIterator<T> = Symbol.asyncIterator in src ? (src as AsyncIterable<T>)[Symbol.asyncIterator]() : (src as Iterable<T>)[Symbol.iterator]();
+  let next: Promise<IteratorResult<T>> | undefined = Promise.resolve(it.next());
+  try {
+    for (;;) {
+      const r: IteratorResult<T> = await next!;
+      next = undefined;
+      if (r.done) return;
+      next = Promise.resolve(it.next());
+      // An early failure of the next item surfaces when it is awaited, not as an unhandled rejection.
+      next.catch(() => undefined);
+      yield r.value;
+    }
+  } finally {
+    if (next) {
+      const r = await next.catch(() => undefined);
+      if (r && !r.done) discard(r.value);
+    }
+    await it.return?.();
+  }
+}
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((r) => setImmediate(r));
@@ -202,6 +238,8 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
   for (const [k, v] of Object.entries({ lr, headLrMult, warmupSteps: warmup, power })) {
     if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new Error(`train: option ${k} must be a non-negative number, got ${v}`);
   }
+  const requestedThreads = options.threads === undefined ? trainingThreads() : parseThreads(options.threads, 'train: option threads');
+  const threads = REPLICA_BACKENDS.includes(tf.getBackend()) ? Math.min(requestedThreads, batchSize) : 1;
   const names = [...model.params.specs.keys()];
   const groupOf = (n: string): string => model.params.specs.get(n)!.group;
   model.build();
@@ -279,6 +317,7 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
     state: 'running',
     model: model.options.name,
     backend: tf.getBackend(),
+    threads,
     step: st.step,
     totalSteps: st.totalSteps,
     epoch: st.epoch,
@@ -319,13 +358,23 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
   let rateWindow: { t: number; pairs: number }[] = [];
   let pairsPerSec = 0;
   const timeLimitAt = options.timeLimitSec !== undefined ? Date.now() + options.timeLimitSec * 1000 : Infinity;
+  let pool: ReplicaPool | undefined;
+  if (threads > 1) {
+    try {
+      pool = await ReplicaPool.start(model, threads);
+    } catch (e) {
+      failed(new TrainingError(`could not start ${threads} training threads: ${(e as Error).message}; train(model, data, { threads: 1 }) trains in the kernel's own thread`));
+    }
+  }
   try {
     outer: while (st.step < st.totalSteps) {
       let epochLoss = 0;
       let epochSteps = 0;
       let skip = st.stepInEpoch;
       let sawBatch = false;
-      for await (const item of iterateSource(data, st.epoch, sourceOptions)) {
+      // With replicas computing, the kernel's thread is free to load the next batch meanwhile.
+      const source = iterateSource(data, st.epoch, sourceOptions);
+      for await (const item of pool ? prefetched(source, (x) => disposeBatches && disposeBatch(adapt(x))) : source) {
         sawBatch = true;
         // Resuming mid-epoch: skip the batches the interrupted run already trained on.
         if (skip > 0) {
@@ -341,16 +390,32 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
           }
           const factor = lrFactor(st.step, st.totalSteps, warmup, power);
           const lrs = { encoder: st.lr * factor, head: st.lr * st.headLrMult * factor };
-          let parts: tf.Tensor | undefined;
-          const { value, grads } = tf.variableGrads(() => {
-            const l = pialLoss(model, batch);
-            parts = tf.keep(l.parts);
-            return l.total;
-          }, vars);
-          const [loss, lossIn, lossNon] = [(await value.data())[0], ...(await parts!.data())];
-          tf.dispose([value, parts!]);
+          let loss: number;
+          let lossIn: number;
+          let lossNon: number;
+          let grads: Record<string, tf.Tensor>;
+          if (pool) {
+            let r;
+            try {
+              r = await pool.step(batch);
+            } catch (e) {
+              throw new TrainingError(`step ${st.step + 1} failed: ${(e as Error).message}; the model keeps the weights of step ${st.step}`);
+            }
+            ({ loss, lossIn, lossNon } = r);
+            grads = tf.tidy(() => Object.fromEntries(vars.filter((v) => r.grads[v.name]).map((v) => [v.name, tf.tensor(r.grads[v.name], v.shape, 'float32')])));
+          } else {
+            let parts: tf.Tensor | undefined;
+            const out = tf.variableGrads(() => {
+              const l = pialLoss(model, batch);
+              parts = tf.keep(l.parts);
+              return l.total;
+            }, vars);
+            grads = out.grads;
+            [loss, lossIn, lossNon] = [(await out.value.data())[0], ...(await parts!.data())];
+            tf.dispose([out.value, parts!]);
+          }
           if (!Number.isFinite(loss) || !Number.isFinite(lossIn) || !Number.isFinite(lossNon)) {
-            tf.dispose(grads);
+            tf.dispose(Object.values(grads));
             const bad = [
               !Number.isFinite(lossIn) ? `the interactive branch's BCE (lossIn) is ${lossIn}` : '',
               !Number.isFinite(lossNon) ? `the non-interactive branch's BCE (lossNon) is ${lossNon}` : '',
@@ -413,6 +478,8 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
     // write) is reported as the error it is, also when an interrupt was pending.
     finalState = signal?.aborted && isInterruption(e, signal) ? 'interrupted' : 'error';
     if (finalState === 'error') failed(e);
+  } finally {
+    await pool?.close();
   }
   st.elapsedSec = (Date.now() - t0) / 1000;
   st.optimizerStep = optimizer.step;

@@ -13,7 +13,16 @@ export interface AdamWOptions {
   epsilon?: number;
   /** Decoupled weight decay, applied as p -= lr * wd * p. @default 0.01 */
   weightDecay?: number;
+  /**
+   * Update each parameter tensor in one loop over its values in memory (true) or with tf ops (false). Default: the
+   * loop on the 'wasm' and 'cpu' backends, where reading and writing values is a copy, and tf ops elsewhere (webgpu,
+   * tensorflow), where values live on a device.
+   */
+  fused?: boolean;
 }
+
+/** Gradient of one parameter: a tensor, or its values in row-major order (as many as the parameter has). */
+export type Gradient = tf.Tensor | Float32Array;
 
 /** A set of variables sharing a learning rate. */
 export interface ParamGroupSpec {
@@ -25,14 +34,24 @@ export interface ParamGroupSpec {
   decayVectors?: boolean;
 }
 
+interface Slot {
+  group: string;
+  name: string;
+  v: tf.Variable;
+  m: tf.Variable;
+  s: tf.Variable;
+  decay: boolean;
+}
+
 export class AdamW {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
   readonly weightDecay: number;
+  private readonly fused: boolean | undefined;
   /** Number of updates applied. */
   step = 0;
-  private readonly slots: { group: string; name: string; v: tf.Variable; m: tf.Variable; s: tf.Variable; decay: boolean }[] = [];
+  private readonly slots: Slot[] = [];
 
   constructor(
     readonly groups: ParamGroupSpec[],
@@ -42,6 +61,7 @@ export class AdamW {
     this.beta2 = o.beta2 ?? 0.999;
     this.epsilon = o.epsilon ?? 1e-8;
     this.weightDecay = o.weightDecay ?? 0.01;
+    this.fused = o.fused;
     for (const g of groups) {
       g.variables.forEach((v, i) => {
         this.slots.push({
@@ -59,20 +79,35 @@ export class AdamW {
 
   /**
    * Applies one update.
-   * @param grads gradient per variable name (`tf.variableGrads` output); variables without one are skipped
+   * @param grads gradient per variable name (`tf.variableGrads` output, or values in plain memory, e.g. summed over
+   *   workers); variables without one are skipped
    * @param lr learning rate per group name
    */
-  apply(grads: Record<string, tf.Tensor>, lr: Record<string, number>): void {
+  apply(grads: Record<string, Gradient>, lr: Record<string, number>): void {
+    const backend = tf.getBackend();
+    const fused = this.fused ?? (backend === 'wasm' || backend === 'cpu');
+    // Everything is checked before anything changes: a bad gradient or a missing rate leaves the state as it was.
+    const work: { sl: Slot; g: Gradient; rate: number }[] = [];
+    for (const sl of this.slots) {
+      const g = grads[sl.v.name];
+      if (!g) continue;
+      const rate = lr[sl.group];
+      if (rate === undefined) throw new Error(`AdamW: no learning rate for group ${sl.group}`);
+      const found = g instanceof Float32Array ? g.length : fused ? g.size : sl.v.size;
+      if (found !== sl.v.size) throw new Error(`AdamW: the gradient of ${sl.name} has ${found} values, expected ${sl.v.size} (shape [${sl.v.shape.join(', ')}])`);
+      work.push({ sl, g, rate });
+    }
     this.step++;
     const t = this.step;
     const bc1 = 1 - this.beta1 ** t;
     const bc2 = 1 - this.beta2 ** t;
+    if (fused) {
+      for (const w of work) this.fusedUpdate(w.sl, w.g, w.rate, bc1, bc2);
+      return;
+    }
     tf.tidy(() => {
-      for (const sl of this.slots) {
-        const g = grads[sl.v.name];
-        if (!g) continue;
-        const rate = lr[sl.group];
-        if (rate === undefined) throw new Error(`AdamW: no learning rate for group ${sl.group}`);
+      for (const { sl, g: grad, rate } of work) {
+        const g = grad instanceof Float32Array ? tf.tensor(grad, sl.v.shape) : grad;
         const m = tf.add(tf.mul(sl.m, this.beta1), tf.mul(g, 1 - this.beta1));
         const s = tf.add(tf.mul(sl.s, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
         sl.m.assign(m);
@@ -82,6 +117,44 @@ export class AdamW {
         if (sl.decay && this.weightDecay > 0) next = tf.sub(next, tf.mul(sl.v, rate * this.weightDecay));
         sl.v.assign(next);
       }
+    });
+  }
+
+  /**
+   * One parameter's update as a loop over its values (double arithmetic, float32 storage). The loop reads the
+   * backend's own storage and writes the parameter and its moments in place where no other tensor shares that
+   * storage; otherwise into new values that are assigned.
+   */
+  private fusedUpdate(sl: Slot, grad: Gradient, rate: number, bc1: number, bc2: number): void {
+    const n = sl.v.size;
+    const targets = [sl.v, sl.m, sl.s];
+    const views = targets.map(storage);
+    const g = grad instanceof Float32Array ? grad : (storage(grad) ?? (grad.dataSync() as Float32Array));
+    const [p0, m0, s0] = views.map((view, i) => view ?? (targets[i].dataSync() as Float32Array));
+    const out = views.map((view, i) => (view && soleOwner(targets[i]) ? view : new Float32Array(n)));
+    const [p1, m1, s1] = out;
+    const b1 = this.beta1;
+    const b2 = this.beta2;
+    const c1 = 1 - b1;
+    const c2 = 1 - b2;
+    // p - rate * (m / bc1) / (sqrt(s / bc2) + eps) - rate * wd * p, with the constants folded.
+    const k1 = rate / bc1;
+    const k2 = 1 / Math.sqrt(bc2);
+    const eps = this.epsilon;
+    const keep = 1 - (sl.decay && this.weightDecay > 0 ? rate * this.weightDecay : 0);
+    for (let i = 0; i < n; i++) {
+      const gi = g[i];
+      const m = b1 * m0[i] + c1 * gi;
+      const s = b2 * s0[i] + c2 * gi * gi;
+      m1[i] = m;
+      s1[i] = s;
+      p1[i] = keep * p0[i] - (k1 * m) / (Math.sqrt(s) * k2 + eps);
+    }
+    targets.forEach((target, i) => {
+      if (out[i] === views[i]) return;
+      const fresh = tf.tensor(out[i], target.shape, 'float32');
+      target.assign(fresh);
+      fresh.dispose();
     });
   }
 
@@ -117,4 +190,42 @@ export class AdamW {
     for (const sl of this.slots) tf.dispose([sl.m, sl.s]);
     this.slots.length = 0;
   }
+}
+
+/** The backends whose tensors live in this process's memory, with the parts of them that {@link storage} reads. */
+interface WasmBackend {
+  dataIdMap: { has(id: object): boolean; get(id: object): { memoryOffset: number; dtype: string } };
+  wasm: { HEAPU8: Uint8Array };
+  refCount(id: object): number;
+}
+interface CpuBackend {
+  data: { has(id: object): boolean; get(id: object): { values?: unknown; dtype: string } };
+  refCount(id: object): number;
+}
+
+/**
+ * A float32 tensor's values as the backend's own storage (wasm: a view of its heap; cpu: its typed array), or null
+ * where the backend keeps them elsewhere. Valid until the next tensor is made (the wasm heap can grow).
+ */
+function storage(t: tf.Tensor): Float32Array | null {
+  if (t.dtype !== 'float32') return null;
+  const name = tf.getBackend();
+  if (name === 'wasm') {
+    const b = tf.backend() as unknown as WasmBackend;
+    if (!b.dataIdMap?.has(t.dataId)) return null;
+    const d = b.dataIdMap.get(t.dataId);
+    return d.dtype === 'float32' ? new Float32Array(b.wasm.HEAPU8.buffer, d.memoryOffset, t.size) : null;
+  }
+  if (name === 'cpu') {
+    const b = tf.backend() as unknown as CpuBackend;
+    if (!b.data?.has(t.dataId)) return null;
+    const v = b.data.get(t.dataId).values;
+    return v instanceof Float32Array && v.length === t.size ? v : null;
+  }
+  return null;
+}
+
+/** Whether no other tensor shares this one's storage (then writing it in place changes only this tensor). */
+function soleOwner(t: tf.Tensor): boolean {
+  return (tf.backend() as unknown as { refCount(id: object): number }).refCount(t.dataId) === 1;
 }

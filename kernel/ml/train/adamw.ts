@@ -121,15 +121,15 @@ export class AdamW {
   }
 
   /**
-   * One parameter's update as a loop over its values (double arithmetic, float32 storage). The loop reads the
-   * backend's own storage and writes the parameter and its moments in place where no other tensor shares that
-   * storage; otherwise into new values that are assigned.
+   * One parameter's update as a loop over its values (double arithmetic, float32 storage). On wasm the loop reads
+   * the backend's heap and writes the parameter and its moments there in place where no other tensor shares their
+   * storage; otherwise (and on cpu, where `dataSync` reads without a copy) it writes new arrays that are assigned.
    */
   private fusedUpdate(sl: Slot, grad: Gradient, rate: number, bc1: number, bc2: number): void {
     const n = sl.v.size;
     const targets = [sl.v, sl.m, sl.s];
-    const views = targets.map(storage);
-    const g = grad instanceof Float32Array ? grad : (storage(grad) ?? (grad.dataSync() as Float32Array));
+    const views = targets.map(heapView);
+    const g = grad instanceof Float32Array ? grad : (heapView(grad) ?? (grad.dataSync() as Float32Array));
     const [p0, m0, s0] = views.map((view, i) => view ?? (targets[i].dataSync() as Float32Array));
     const out = views.map((view, i) => (view && soleOwner(targets[i]) ? view : new Float32Array(n)));
     const [p1, m1, s1] = out;
@@ -192,40 +192,27 @@ export class AdamW {
   }
 }
 
-/** The backends whose tensors live in this process's memory, with the parts of them that {@link storage} reads. */
+/** The parts of the wasm backend that {@link heapView} reads. */
 interface WasmBackend {
   dataIdMap: { has(id: object): boolean; get(id: object): { memoryOffset: number; dtype: string } };
   wasm: { HEAPU8: Uint8Array };
   refCount(id: object): number;
 }
-interface CpuBackend {
-  data: { has(id: object): boolean; get(id: object): { values?: unknown; dtype: string } };
-  refCount(id: object): number;
-}
 
 /**
- * A float32 tensor's values as the backend's own storage (wasm: a view of its heap; cpu: its typed array), or null
- * where the backend keeps them elsewhere. Valid until the next tensor is made (the wasm heap can grow).
+ * A float32 tensor's values as a view of the wasm backend's heap, or null on other backends. Valid until the next
+ * tensor is made (the heap can grow). Only the wasm backend is read and written this way: on the cpu backend a
+ * tensor's storage can be an array that its maker or a `dataSync()` caller still holds.
  */
-function storage(t: tf.Tensor): Float32Array | null {
-  if (t.dtype !== 'float32') return null;
-  const name = tf.getBackend();
-  if (name === 'wasm') {
-    const b = tf.backend() as unknown as WasmBackend;
-    if (!b.dataIdMap?.has(t.dataId)) return null;
-    const d = b.dataIdMap.get(t.dataId);
-    return d.dtype === 'float32' ? new Float32Array(b.wasm.HEAPU8.buffer, d.memoryOffset, t.size) : null;
-  }
-  if (name === 'cpu') {
-    const b = tf.backend() as unknown as CpuBackend;
-    if (!b.data?.has(t.dataId)) return null;
-    const v = b.data.get(t.dataId).values;
-    return v instanceof Float32Array && v.length === t.size ? v : null;
-  }
-  return null;
+function heapView(t: tf.Tensor): Float32Array | null {
+  if (t.dtype !== 'float32' || tf.getBackend() !== 'wasm') return null;
+  const b = tf.backend() as unknown as WasmBackend;
+  if (!b.dataIdMap?.has(t.dataId)) return null;
+  const d = b.dataIdMap.get(t.dataId);
+  return d.dtype === 'float32' ? new Float32Array(b.wasm.HEAPU8.buffer, d.memoryOffset, t.size) : null;
 }
 
 /** Whether no other tensor shares this one's storage (then writing it in place changes only this tensor). */
 function soleOwner(t: tf.Tensor): boolean {
-  return (tf.backend() as unknown as { refCount(id: object): number }).refCount(t.dataId) === 1;
+  return (tf.backend() as unknown as WasmBackend).refCount(t.dataId) === 1;
 }

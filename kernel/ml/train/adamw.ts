@@ -132,24 +132,9 @@ export class AdamW {
     const g = grad instanceof Float32Array ? grad : (heapView(grad) ?? (grad.dataSync() as Float32Array));
     const [p0, m0, s0] = views.map((view, i) => view ?? (targets[i].dataSync() as Float32Array));
     const out = views.map((view, i) => (view && soleOwner(targets[i]) ? view : new Float32Array(n)));
-    const [p1, m1, s1] = out;
-    const b1 = this.beta1;
-    const b2 = this.beta2;
-    const c1 = 1 - b1;
-    const c2 = 1 - b2;
-    // p - rate * (m / bc1) / (sqrt(s / bc2) + eps) - rate * wd * p, with the constants folded.
-    const k1 = rate / bc1;
-    const k2 = 1 / Math.sqrt(bc2);
-    const eps = this.epsilon;
     const keep = 1 - (sl.decay && this.weightDecay > 0 ? rate * this.weightDecay : 0);
-    for (let i = 0; i < n; i++) {
-      const gi = g[i];
-      const m = b1 * m0[i] + c1 * gi;
-      const s = b2 * s0[i] + c2 * gi * gi;
-      m1[i] = m;
-      s1[i] = s;
-      p1[i] = keep * p0[i] - (k1 * m) / (Math.sqrt(s) * k2 + eps);
-    }
+    // p - rate * (m / bc1) / (sqrt(s / bc2) + eps) - rate * wd * p, with the constants folded.
+    adamwLoop(n, g, p0, m0, s0, out[0], out[1], out[2], this.beta1, this.beta2, rate / bc1, 1 / Math.sqrt(bc2), this.epsilon, keep);
     targets.forEach((target, i) => {
       if (out[i] === views[i]) return;
       const fresh = tf.tensor(out[i], target.shape, 'float32');
@@ -189,6 +174,35 @@ export class AdamW {
   dispose(): void {
     for (const sl of this.slots) tf.dispose([sl.m, sl.s]);
     this.slots.length = 0;
+  }
+}
+
+/** The update of one parameter's values; p1, m1 and s1 may be p0, m0 and s0 (in place). */
+function adamwLoop(
+  n: number,
+  g: Float32Array,
+  p0: Float32Array,
+  m0: Float32Array,
+  s0: Float32Array,
+  p1: Float32Array,
+  m1: Float32Array,
+  s1: Float32Array,
+  b1: number,
+  b2: number,
+  k1: number,
+  k2: number,
+  eps: number,
+  keep: number,
+): void {
+  const c1 = 1 - b1;
+  const c2 = 1 - b2;
+  for (let i = 0; i < n; i++) {
+    const gi = g[i];
+    const m = b1 * m0[i] + c1 * gi;
+    const s = b2 * s0[i] + c2 * gi * gi;
+    m1[i] = m;
+    s1[i] = s;
+    p1[i] = keep * p0[i] - (k1 * m) / (Math.sqrt(s) * k2 + eps);
   }
 }
 

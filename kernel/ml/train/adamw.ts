@@ -14,9 +14,9 @@ export interface AdamWOptions {
   /** Decoupled weight decay, applied as p -= lr * wd * p. @default 0.01 */
   weightDecay?: number;
   /**
-   * Update each parameter tensor in one loop over its values in memory (true) or with tf ops (false). Default: the
-   * loop on the 'wasm' and 'cpu' backends, where reading and writing values is a copy, and tf ops elsewhere (webgpu,
-   * tensorflow), where values live on a device.
+   * Update each parameter tensor in one loop over its values (true) or with about a dozen tf ops (false). Default:
+   * the loop on the 'wasm' and 'cpu' backends, whose values live in this process's memory (one loop costs less than
+   * a dozen kernel calls), tf ops elsewhere (webgpu, tensorflow), whose values live on a device or in native code.
    */
   fused?: boolean;
 }

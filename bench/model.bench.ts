@@ -5,7 +5,8 @@ import { record } from './record';
 import { initRuntime, runtimeInfo, tf } from '../kernel/runtime/index';
 import { PIALNet, PAPER_PARAMS_M, type PairBatch } from '../kernel/ml/model/index';
 import { metricsBatch } from '../kernel/ml/metrics/index';
-import { train, releaseTrainingState } from '../kernel/ml/train/index';
+import { train, pialLoss } from '../kernel/ml/train/index';
+import { trainingThreads } from '../kernel/runtime/threads';
 
 function blobMaps(n: number, size: number, seed: number): tf.Tensor3D {
   return tf.tidy(() => {
@@ -29,6 +30,35 @@ function batch(n: number, size: number): PairBatch {
   }));
 }
 
+/**
+ * Milliseconds per kernel of one training step (forward, loss, gradients; the optimizer excluded), summed over
+ * the step's invocations: `model.small_step_kernels.<Kernel>_ms` for the 15 costliest, plus the step's total.
+ */
+async function stepKernels(model: PIALNet, b: PairBatch): Promise<Record<string, number>> {
+  const vars = model.build().variables();
+  const step = async (): Promise<void> => {
+    const { value, grads } = tf.variableGrads(() => pialLoss(model, b).total, vars);
+    await value.data();
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  await step();
+  await step();
+  const t0 = performance.now();
+  await step();
+  const stepMs = performance.now() - t0;
+  const info = await tf.profile(async () => {
+    await step();
+  });
+  const byKernel = new Map<string, number>();
+  // customGrad ops appear as "forward" around the kernels they run: counted by their kernels only.
+  for (const k of info.kernels) if (k.name !== 'forward') byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
+  const rows = [...byKernel.entries()].sort((x, y) => y[1] - x[1]);
+  const out: Record<string, number> = { 'model.small_step_ms_1t': stepMs };
+  for (const [name, ms] of rows.slice(0, 15)) out[`model.small_step_kernels.${name}_ms`] = ms;
+  out['model.small_step_kernels.others_ms'] = rows.slice(15).reduce((a, [, ms]) => a + ms, 0);
+  return out;
+}
+
 async function main(): Promise<void> {
   await initRuntime({ backend: (process.env.AFFORDANCE_LAB_BACKEND as 'wasm' | undefined) ?? 'wasm', notebookDir: process.cwd() });
   const backend = runtimeInfo().backend;
@@ -41,14 +71,31 @@ async function main(): Promise<void> {
   const metricsMs = performance.now() - t0;
   tf.dispose(chunks.flat());
 
-  // small: training throughput (batch 8, 128 px) over 6 timed steps after 2 warm-up steps.
+  // small: training throughput (batch 8) at 128 and 96 px, on 1 thread and on every core, over 6 timed steps
+  // after 2 warm-up steps; all figures of one run, so their ratios are comparable.
+  const cores = trainingThreads();
+  const trainFigures: Record<string, number> = {};
+  const trainRate = async (inputSize: number, threads: number): Promise<number> => {
+    const m = PIALNet.create({ base: 'small', name: 'small', inputSize });
+    const bb = batch(8, inputSize);
+    const stamps: number[] = [];
+    await train(m, [bb], { steps: 8, threads, display: false, onBatchEnd: () => void stamps.push(performance.now()) });
+    m.dispose();
+    tf.dispose([bb.interactive, bb.nonInteractive, bb.pose, bb.gtIn, bb.gtNon]);
+    return (8 * 6) / ((stamps[7] - stamps[1]) / 1000);
+  };
+  for (const inputSize of [128, 96]) {
+    for (const threads of cores > 1 ? [1, cores] : [1]) {
+      trainFigures[`model.small_train_pairs_per_s_${inputSize}px_${threads}t`] = await trainRate(inputSize, threads);
+    }
+  }
+  const trainPerSec = trainFigures[`model.small_train_pairs_per_s_128px_${cores}t`];
+
+  // small: milliseconds per kernel of one training step (128 px, batch 8, 1 thread; tf.profile after 2 steps).
   const model = PIALNet.create('small');
   const size = model.options.inputSize;
   const b = batch(8, size);
-  const stamps: number[] = [];
-  await train(model, [b], { steps: 8, display: false, onBatchEnd: () => void stamps.push(performance.now()) });
-  const trainPerSec = (8 * 6) / ((stamps[7] - stamps[1]) / 1000);
-  releaseTrainingState(model);
+  const kernelFigures = await stepKernels(model, b);
 
   // small: inference throughput, batch 8.
   const predictOnce = async (): Promise<void> => {
@@ -71,8 +118,11 @@ async function main(): Promise<void> {
 
   record({
     'metrics.1000_maps_ms': metricsMs,
-    'model.small_train_images_per_s': trainPerSec,
-    'model.small_infer_images_per_s': inferPerSec,
+    'model.small_train_pairs_per_s': trainPerSec,
+    'model.train_threads': cores,
+    ...trainFigures,
+    ...kernelFigures,
+    'model.small_infer_pairs_per_s': inferPerSec,
     'model.paper_params_m': real / 1e6,
     'model.paper_params_target_m': PAPER_PARAMS_M,
     'model.backend': backend,

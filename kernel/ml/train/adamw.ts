@@ -13,7 +13,16 @@ export interface AdamWOptions {
   epsilon?: number;
   /** Decoupled weight decay, applied as p -= lr * wd * p. @default 0.01 */
   weightDecay?: number;
+  /**
+   * Update each parameter tensor in one loop over its values (true) or with about a dozen tf ops (false). Default:
+   * the loop on the 'wasm' and 'cpu' backends, whose values live in this process's memory (one loop costs less than
+   * a dozen kernel calls), tf ops elsewhere (webgpu, tensorflow), whose values live on a device or in native code.
+   */
+  fused?: boolean;
 }
+
+/** Gradient of one parameter: a tensor, or its values in row-major order (as many as the parameter has). */
+export type Gradient = tf.Tensor | Float32Array;
 
 /** A set of variables sharing a learning rate. */
 export interface ParamGroupSpec {
@@ -25,14 +34,24 @@ export interface ParamGroupSpec {
   decayVectors?: boolean;
 }
 
+interface Slot {
+  group: string;
+  name: string;
+  v: tf.Variable;
+  m: tf.Variable;
+  s: tf.Variable;
+  decay: boolean;
+}
+
 export class AdamW {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
   readonly weightDecay: number;
+  private readonly fused: boolean | undefined;
   /** Number of updates applied. */
   step = 0;
-  private readonly slots: { group: string; name: string; v: tf.Variable; m: tf.Variable; s: tf.Variable; decay: boolean }[] = [];
+  private readonly slots: Slot[] = [];
 
   constructor(
     readonly groups: ParamGroupSpec[],
@@ -42,6 +61,7 @@ export class AdamW {
     this.beta2 = o.beta2 ?? 0.999;
     this.epsilon = o.epsilon ?? 1e-8;
     this.weightDecay = o.weightDecay ?? 0.01;
+    this.fused = o.fused;
     for (const g of groups) {
       g.variables.forEach((v, i) => {
         this.slots.push({
@@ -59,20 +79,35 @@ export class AdamW {
 
   /**
    * Applies one update.
-   * @param grads gradient per variable name (`tf.variableGrads` output); variables without one are skipped
+   * @param grads gradient per variable name (`tf.variableGrads` output, or values in plain memory, e.g. summed over
+   *   workers); variables without one are skipped
    * @param lr learning rate per group name
    */
-  apply(grads: Record<string, tf.Tensor>, lr: Record<string, number>): void {
+  apply(grads: Record<string, Gradient>, lr: Record<string, number>): void {
+    const backend = tf.getBackend();
+    const fused = this.fused ?? (backend === 'wasm' || backend === 'cpu');
+    // Everything is checked before anything changes: a bad gradient or a missing rate leaves the state as it was.
+    const work: { sl: Slot; g: Gradient; rate: number }[] = [];
+    for (const sl of this.slots) {
+      const g = grads[sl.v.name];
+      if (!g) continue;
+      const rate = lr[sl.group];
+      if (rate === undefined) throw new Error(`AdamW: no learning rate for group ${sl.group}`);
+      const found = g instanceof Float32Array ? g.length : fused ? g.size : sl.v.size;
+      if (found !== sl.v.size) throw new Error(`AdamW: the gradient of ${sl.name} has ${found} values, expected ${sl.v.size} (shape [${sl.v.shape.join(', ')}])`);
+      work.push({ sl, g, rate });
+    }
     this.step++;
     const t = this.step;
     const bc1 = 1 - this.beta1 ** t;
     const bc2 = 1 - this.beta2 ** t;
+    if (fused) {
+      for (const w of work) this.fusedUpdate(w.sl, w.g, w.rate, bc1, bc2);
+      return;
+    }
     tf.tidy(() => {
-      for (const sl of this.slots) {
-        const g = grads[sl.v.name];
-        if (!g) continue;
-        const rate = lr[sl.group];
-        if (rate === undefined) throw new Error(`AdamW: no learning rate for group ${sl.group}`);
+      for (const { sl, g: grad, rate } of work) {
+        const g = grad instanceof Float32Array ? tf.tensor(grad, sl.v.shape) : grad;
         const m = tf.add(tf.mul(sl.m, this.beta1), tf.mul(g, 1 - this.beta1));
         const s = tf.add(tf.mul(sl.s, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
         sl.m.assign(m);
@@ -82,6 +117,29 @@ export class AdamW {
         if (sl.decay && this.weightDecay > 0) next = tf.sub(next, tf.mul(sl.v, rate * this.weightDecay));
         sl.v.assign(next);
       }
+    });
+  }
+
+  /**
+   * One parameter's update as a loop over its values (double arithmetic, float32 storage). On wasm the loop reads
+   * the backend's heap and writes the parameter and its moments there in place where no other tensor shares their
+   * storage; otherwise (and on cpu, where `dataSync` reads without a copy) it writes new arrays that are assigned.
+   */
+  private fusedUpdate(sl: Slot, grad: Gradient, rate: number, bc1: number, bc2: number): void {
+    const n = sl.v.size;
+    const targets = [sl.v, sl.m, sl.s];
+    const views = targets.map(heapView);
+    const g = grad instanceof Float32Array ? grad : (heapView(grad) ?? (grad.dataSync() as Float32Array));
+    const [p0, m0, s0] = views.map((view, i) => view ?? (targets[i].dataSync() as Float32Array));
+    const out = views.map((view, i) => (view && soleOwner(targets[i]) ? view : new Float32Array(n)));
+    const keep = 1 - (sl.decay && this.weightDecay > 0 ? rate * this.weightDecay : 0);
+    // p - rate * (m / bc1) / (sqrt(s / bc2) + eps) - rate * wd * p, with the constants folded.
+    adamwLoop(n, g, p0, m0, s0, out[0], out[1], out[2], this.beta1, this.beta2, rate / bc1, 1 / Math.sqrt(bc2), this.epsilon, keep);
+    targets.forEach((target, i) => {
+      if (out[i] === views[i]) return;
+      const fresh = tf.tensor(out[i], target.shape, 'float32');
+      target.assign(fresh);
+      fresh.dispose();
     });
   }
 
@@ -117,4 +175,58 @@ export class AdamW {
     for (const sl of this.slots) tf.dispose([sl.m, sl.s]);
     this.slots.length = 0;
   }
+}
+
+/** The update of one parameter's values; p1, m1 and s1 may be p0, m0 and s0 (in place). */
+function adamwLoop(
+  n: number,
+  g: Float32Array,
+  p0: Float32Array,
+  m0: Float32Array,
+  s0: Float32Array,
+  p1: Float32Array,
+  m1: Float32Array,
+  s1: Float32Array,
+  b1: number,
+  b2: number,
+  k1: number,
+  k2: number,
+  eps: number,
+  keep: number,
+): void {
+  const c1 = 1 - b1;
+  const c2 = 1 - b2;
+  for (let i = 0; i < n; i++) {
+    const gi = g[i];
+    const m = b1 * m0[i] + c1 * gi;
+    const s = b2 * s0[i] + c2 * gi * gi;
+    m1[i] = m;
+    s1[i] = s;
+    p1[i] = keep * p0[i] - (k1 * m) / (Math.sqrt(s) * k2 + eps);
+  }
+}
+
+/** The parts of the wasm backend that {@link heapView} reads. */
+interface WasmBackend {
+  dataIdMap: { has(id: object): boolean; get(id: object): { memoryOffset: number; dtype: string } };
+  wasm: { HEAPU8: Uint8Array };
+  refCount(id: object): number;
+}
+
+/**
+ * A float32 tensor's values as a view of the wasm backend's heap, or null on other backends. Valid until the next
+ * tensor is made (the heap can grow). Only the wasm backend is read and written this way: on the cpu backend a
+ * tensor's storage can be an array that its maker or a `dataSync()` caller still holds.
+ */
+function heapView(t: tf.Tensor): Float32Array | null {
+  if (t.dtype !== 'float32' || tf.getBackend() !== 'wasm') return null;
+  const b = tf.backend() as unknown as WasmBackend;
+  if (!b.dataIdMap?.has(t.dataId)) return null;
+  const d = b.dataIdMap.get(t.dataId);
+  return d.dtype === 'float32' ? new Float32Array(b.wasm.HEAPU8.buffer, d.memoryOffset, t.size) : null;
+}
+
+/** Whether no other tensor shares this one's storage (then writing it in place changes only this tensor). */
+function soleOwner(t: tf.Tensor): boolean {
+  return (tf.backend() as unknown as WasmBackend).refCount(t.dataId) === 1;
 }

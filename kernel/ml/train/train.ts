@@ -17,7 +17,7 @@ import { tf } from '../model/tf';
 import type { PIALNet } from '../model/pialnet';
 import { disposeBatch, isBatchedDataset, iterateSource, toPairBatch, type BatchAdapter, type BatchSource, type PairBatch } from '../model/batch';
 import { evaluate, type EvaluationResult } from '../metrics/evaluate';
-import { AdamW } from './adamw';
+import { AdamW, type Gradient } from './adamw';
 import { lrFactor } from './schedule';
 import { pialLoss } from './loss';
 import { hasCheckpoint } from '../model/checkpoint';
@@ -393,7 +393,7 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
           let loss: number;
           let lossIn: number;
           let lossNon: number;
-          let grads: Record<string, tf.Tensor>;
+          let grads: Record<string, Gradient>;
           if (pool) {
             let r;
             try {
@@ -402,7 +402,7 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
               throw new TrainingError(`step ${st.step + 1} failed: ${(e as Error).message}; the model keeps the weights of step ${st.step}`);
             }
             ({ loss, lossIn, lossNon } = r);
-            grads = tf.tidy(() => Object.fromEntries(vars.filter((v) => r.grads[v.name]).map((v) => [v.name, tf.tensor(r.grads[v.name], v.shape, 'float32')])));
+            grads = r.grads;
           } else {
             let parts: tf.Tensor | undefined;
             const out = tf.variableGrads(() => {
@@ -415,7 +415,7 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
             tf.dispose([out.value, parts!]);
           }
           if (!Number.isFinite(loss) || !Number.isFinite(lossIn) || !Number.isFinite(lossNon)) {
-            tf.dispose(Object.values(grads));
+            tf.dispose(Object.values(grads).filter((g): g is tf.Tensor => g instanceof tf.Tensor));
             const bad = [
               !Number.isFinite(lossIn) ? `the interactive branch's BCE (lossIn) is ${lossIn}` : '',
               !Number.isFinite(lossNon) ? `the non-interactive branch's BCE (lossNon) is ${lossNon}` : '',
@@ -425,7 +425,7 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
             );
           }
           optimizer.apply(grads, lrs);
-          tf.dispose(grads);
+          tf.dispose(Object.values(grads).filter((g): g is tf.Tensor => g instanceof tf.Tensor));
           const n = batch.nonInteractive.shape[0];
           st.step++;
           st.stepInEpoch++;

@@ -272,13 +272,36 @@ for (const backend of BACKENDS) {
       opt.apply({ [u.name]: new Float32Array([1, 2, -3, 4]) }, { g: 0.01 });
       assert.deepEqual(Array.from(held), copy, `step ${k + 1}: an array read before the step changed`);
       assert.notDeepEqual(Array.from(u.dataSync()), copy, `step ${k + 1}: the parameter did not change`);
-      // On wasm the default path (the in-memory loop) writes the heap in place: the parameter keeps its storage.
-      if (backend === 'wasm') assert.equal(u.dataId, id, `step ${k + 1}: the in-memory loop should write the heap in place`);
+      // The parameter gets new storage every step (wasm caches matmul/conv operators by the weight's data id).
+      assert.notEqual(u.dataId, id, `step ${k + 1}: the parameter kept its storage`);
     }
     assert.deepEqual(Array.from(values), [0.5, -1.5, 2.5, 3]);
     assert.deepEqual(Array.from(w.dataSync()), [0.5, -1.5, 2.5, 3]);
     opt.dispose();
     tf.dispose([u, w]);
+  });
+
+  void test(`AdamW on ${backend}: matrix products and convolutions use a parameter's new values after each step`, async () => {
+    await tf.setBackend(backend);
+    const W = tf.variable(tf.randomNormal([64, 32], 0, 1, 'float32', 1), true, `adamw-mm-${uid++}`);
+    const F = tf.variable(tf.randomNormal([3, 3, 8, 16], 0, 1, 'float32', 2), true, `adamw-conv-${uid++}`);
+    const x = tf.randomNormal([16, 64], 0, 1, 'float32', 3);
+    const xi = tf.randomNormal([2, 8, 8, 8], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const opt = new AdamW([{ name: 'g', variables: [W, F] }]);
+    for (let k = 0; k < 3; k++) {
+      // Products with the variables as they are (the backend may cache an operator for each weight) ...
+      tf.tidy(() => [tf.matMul(x, W).dataSync(), tf.conv2d(xi, F as tf.Tensor4D, 1, 'same').dataSync()]);
+      opt.apply({ [W.name]: new Float32Array(W.size).fill(1), [F.name]: new Float32Array(F.size).fill(-1) }, { g: 0.1 });
+      // ... and after the step, against the same products with a fresh copy of each weight.
+      const [dm, dc] = tf.tidy(() => [
+        tf.max(tf.abs(tf.sub(tf.matMul(x, W), tf.matMul(x, tf.add(W, 0))))).dataSync()[0],
+        tf.max(tf.abs(tf.sub(tf.conv2d(xi, F as tf.Tensor4D, 1, 'same'), tf.conv2d(xi, tf.add(F, 0) as tf.Tensor4D, 1, 'same')))).dataSync()[0],
+      ]);
+      assert.equal(dm, 0, `step ${k + 1}: the matrix product still used the weight's old values`);
+      assert.equal(dc, 0, `step ${k + 1}: the convolution still used the filter's old values`);
+    }
+    opt.dispose();
+    tf.dispose([W, F, x, xi]);
   });
 
   void test(`AdamW on ${backend}: a Float32Array gradient of the wrong length is an error naming the parameter; nothing changes`, async () => {

@@ -122,8 +122,9 @@ export class AdamW {
 
   /**
    * One parameter's update as a loop over its values (double arithmetic, float32 storage). On wasm the loop reads
-   * the backend's heap and writes the parameter and its moments there in place where no other tensor shares their
-   * storage; otherwise (and on cpu, where `dataSync` reads without a copy) it writes new arrays that are assigned.
+   * the backend's heap and writes the moments there in place where no other tensor shares their storage; the
+   * parameter (always), and on cpu everything (`dataSync` there reads without a copy), get new arrays that are
+   * assigned.
    */
   private fusedUpdate(sl: Slot, grad: Gradient, rate: number, bc1: number, bc2: number): void {
     const n = sl.v.size;
@@ -131,7 +132,10 @@ export class AdamW {
     const views = targets.map(heapView);
     const g = grad instanceof Float32Array ? grad : (heapView(grad) ?? (grad.dataSync() as Float32Array));
     const [p0, m0, s0] = views.map((view, i) => view ?? (targets[i].dataSync() as Float32Array));
-    const out = views.map((view, i) => (view && soleOwner(targets[i]) ? view : new Float32Array(n)));
+    // The parameter always gets new storage: tfjs-backend-wasm caches XNNPACK operators (packed matmul and
+    // convolution weights) under the id of a weight's data, so a weight changed in place would keep computing
+    // with its old values. The moments feed only this update and are written in place.
+    const out = views.map((view, i) => (i > 0 && view && soleOwner(targets[i]) ? view : new Float32Array(n)));
     const keep = 1 - (sl.decay && this.weightDecay > 0 ? rate * this.weightDecay : 0);
     // p - rate * (m / bc1) / (sqrt(s / bc2) + eps) - rate * wd * p, with the constants folded.
     adamwLoop(n, g, p0, m0, s0, out[0], out[1], out[2], this.beta1, this.beta2, rate / bc1, 1 / Math.sqrt(bc2), this.epsilon, keep);

@@ -158,3 +158,20 @@ void test('a replica that cannot start is an error that says how to train withou
     model.dispose();
   }
 });
+
+void test('training on wasm (1 thread and 2 replicas) follows training on the cpu backend step for step', async () => {
+  const wasm = [await run(1, { steps: 3 }), await run(2, { steps: 3 })];
+  await tf.setBackend('cpu');
+  try {
+    const cpu = await run(1, { steps: 3 });
+    wasm.forEach((w, t) => {
+      cpu.losses.forEach((l, i) => assert.ok(Math.abs(l - w.losses[i]) <= 1e-4 * Math.abs(l), `${t + 1} thread(s), step ${i + 1}: loss ${w.losses[i]} on wasm vs ${l} on cpu`));
+      const rel = maxRelDiff(cpu.weights as Float32Array[], w.weights as Float32Array[]);
+      assert.ok(rel < 1e-3, `${t + 1} thread(s): weights differ by ${rel} of their scale between wasm and cpu after 3 steps`);
+    });
+    cpu.model.dispose();
+  } finally {
+    await tf.setBackend('wasm');
+    for (const w of wasm) w.model.dispose();
+  }
+});

@@ -10,9 +10,10 @@ usage:
   pialnet_small.py [--expect-params N] [--expect-counts FILE] [--threads 1,2] [--sizes 128,96] [--batch 8]
                    [--steps 5] [--warmup 2] [--profile] [--json-only]
       benchmark; prints one JSON object per line ({"kind": "train" | "infer" | ...}) and a table
-  pialnet_small.py --check [--size 128] [--expect-params N] [--expect-counts FILE]
+  pialnet_small.py --check [--size 128[,96,...]] [--expect-params N] [--expect-counts FILE]
                    [--weights DIR] [--out DIR]
-      builds the model, prints one JSON line {params, counts, shapes} for a batch of 1 at --size px; with
+      builds the model, prints one JSON line {size, params, counts, shapes} per --size for a batch of 1
+      (stage shapes are of the encoder's batch, both images of the pair, NCHW); with
       --weights DIR (weights.json + weights.f32 in the project's layouts, inputs.json + inputs.f32), loads those
       weights and inputs, and writes the logits (NHWC float32) into --out DIR.
 --expect-counts FILE: JSON {name: scalars} of the project's parameters; with it (or --expect-params) a
@@ -412,13 +413,18 @@ def compare_counts(ours, expected_total, expected_counts):
     return False
 
 
-def to_torch_layout(value, torch_shape):
-    """A tensor in the project's layout ([in, out] linears, [kh, kw, in, out] convolutions) in PyTorch's."""
-    if value.dim() == 2 and len(torch_shape) == 2:
-        return value.t().contiguous()
-    if value.dim() == 4:
-        return value.permute(3, 2, 0, 1).contiguous()
-    return value.reshape(torch_shape)
+def to_torch_layout(name, value, torch_shape):
+    """A tensor in the project's layout ([in, out] linears, [kh, kw, in, out] convolutions, [kh, kw, C, 1]
+    depthwise convolutions) in PyTorch's."""
+    if name.endswith('dwconv.dwconv.weight'):
+        value = value.permute(2, 3, 0, 1)
+    elif value.dim() == 4:
+        value = value.permute(3, 2, 0, 1)
+    elif value.dim() == 2 and name.endswith('.weight'):
+        value = value.t()
+    if tuple(value.shape) != tuple(torch_shape):
+        raise SystemExit(f'{name}: shape {list(value.shape)} in PyTorch layout, the model has {list(torch_shape)}')
+    return value.contiguous()
 
 
 def read_f32(path, offset, count):
@@ -440,7 +446,7 @@ def load_weights_and_run(model, wdir, out_dir):
         for m in meta:
             p = params[m['name']]
             v = read_f32(os.path.join(wdir, 'weights.f32'), m['offset'], math.prod(m['shape'])).reshape(m['shape'])
-            p.copy_(to_torch_layout(v, p.shape))
+            p.copy_(to_torch_layout(m['name'], v, p.shape))
         ins = {}
         for m in json.load(open(os.path.join(wdir, 'inputs.json'))):
             v = read_f32(os.path.join(wdir, 'inputs.f32'), m['offset'], math.prod(m['shape'])).reshape(m['shape'])
@@ -454,16 +460,18 @@ def load_weights_and_run(model, wdir, out_dir):
 
 
 def check(args, expected_counts):
-    model = build(args.size)
-    counts = counts_of(model)
-    ok = compare_counts(counts, args.expect_params, expected_counts)
-    trace = {}
-    with torch.no_grad():
-        b = random_batch(1, args.size)
-        model(b['interactive'], b['nonInteractive'], b['pose'], trace=trace)
-    print(json.dumps({'kind': 'check', 'size': args.size, 'params': sum(counts.values()), 'counts': counts, 'shapes': trace, 'torch': torch.__version__}))
-    if args.weights:
-        load_weights_and_run(model, args.weights, args.out or args.weights)
+    ok = True
+    for size in args.size:
+        model = build(size)
+        counts = counts_of(model)
+        ok = compare_counts(counts, args.expect_params, expected_counts) and ok
+        trace = {}
+        with torch.no_grad():
+            b = random_batch(1, size)
+            model(b['interactive'], b['nonInteractive'], b['pose'], trace=trace)
+        print(json.dumps({'kind': 'check', 'size': size, 'params': sum(counts.values()), 'counts': counts, 'shapes': trace, 'torch': torch.__version__}), flush=True)
+        if args.weights:
+            load_weights_and_run(model, args.weights, args.out or args.weights)
     return 0 if ok else 3
 
 
@@ -551,7 +559,7 @@ def bench(args, expected_counts):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--check', action='store_true')
-    ap.add_argument('--size', type=int, default=128)
+    ap.add_argument('--size', default='128')
     ap.add_argument('--weights')
     ap.add_argument('--out')
     ap.add_argument('--expect-params', type=int)
@@ -566,6 +574,9 @@ def main():
     args = ap.parse_args()
     args.threads = [int(t) for t in args.threads.split(',')]
     args.sizes = [int(s) for s in args.sizes.split(',')]
+    args.size = [int(s) for s in args.size.split(',')]
+    if args.weights and len(args.size) != 1:
+        ap.error('--weights needs one --size')
     expected_counts = json.load(open(args.expect_counts)) if args.expect_counts else None
     sys.exit(check(args, expected_counts) if args.check else bench(args, expected_counts))
 

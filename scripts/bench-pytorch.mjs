@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { require as tsxRequire } from 'tsx/cjs/api';
 
 const side = tsxRequire('../bench/pytorch/project.ts', import.meta.url);
@@ -26,7 +27,7 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-pytorch-'));
 let r;
 try {
   writeFileSync(join(dir, 'counts.json'), JSON.stringify(counts));
-  const args = ['bench/pytorch/pialnet_small.py', '--expect-params', String(total), '--expect-counts', join(dir, 'counts.json'), '--threads', '1,2', '--sizes', '128,96', ...extra];
+  const args = [fileURLToPath(new URL('../bench/pytorch/pialnet_small.py', import.meta.url)), '--expect-params', String(total), '--expect-counts', join(dir, 'counts.json'), '--threads', '1,2', '--sizes', '128,96', ...extra];
   r = spawnSync(py, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -103,11 +103,10 @@ void test('bench/pytorch: a missing or resized parameter makes the check fail an
   }
 });
 
-void test('bench/pytorch: the same logits as PIALNet on the same weights and inputs (96 px, batch 2; 128 px, batch 1)', { skip: torchSkip() }, () => {
-  for (const [size, batch] of [
-    [96, 2],
-    [128, 1],
-  ] as const) {
+// 96 px: the stage-4 map is 3 x 3 (odd), and batch 2 checks that no op mixes the pairs; the weights do not
+// depend on the size, and the shapes at 128 px are checked above.
+void test('bench/pytorch: the same logits as PIALNet on the same weights and inputs (96 px, batch 2)', { skip: torchSkip() }, () => {
+  for (const [size, batch] of [[96, 2]] as const) {
     const m = PIALNet.create({ base: 'small', inputSize: size, seed: 5 }, { build: true });
     // Every weight perturbed (LayerNorm scales, biases, the zero-initialised KHP fusion), so each one matters.
     m.params.specs.forEach((s, name) => {

@@ -21,6 +21,8 @@ export interface KernelSettings {
   nativeModulesPath?: string;
   /** `affordanceLab.webgpuAllowSoftware`: a forced webgpu backend may use a software adapter. */
   webgpuAllowSoftware: boolean;
+  /** `affordanceLab.trainingThreads`: training replicas on the CPU backends; undefined means one per core. */
+  trainingThreads?: number;
   interruptGraceMs: number;
   startTimeoutMs: number;
   maxOutputChars: number;
@@ -62,6 +64,16 @@ function optionalBoolean(read: (key: string) => unknown, key: string): boolean {
   return v;
 }
 
+/** `affordanceLab.trainingThreads`: 0 or unset means one per core (the kernel's default). */
+function optionalThreads(read: (key: string) => unknown, key: string): number | undefined {
+  const v = read(key);
+  if (v === undefined || v === null || v === 0) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 64) {
+    throw new SettingsError(`setting affordanceLab.${key} is ${JSON.stringify(v)}; expected a whole number from 1 to 64, or 0 for one per core`);
+  }
+  return v;
+}
+
 function optionalString(read: (key: string) => unknown, key: string): string | undefined {
   const v = read(key);
   if (v === undefined || v === null) return undefined;
@@ -93,6 +105,7 @@ export function resolveKernelSettings(read: (key: string) => unknown, env: Recor
     nodePath: optionalString(read, 'nodePath'),
     nativeModulesPath: optionalString(read, 'nativeModulesPath'),
     webgpuAllowSoftware: optionalBoolean(read, 'webgpuAllowSoftware'),
+    trainingThreads: optionalThreads(read, 'trainingThreads'),
     interruptGraceMs: positiveNumber(read, 'interruptGraceSeconds', DEFAULTS.interruptGraceSeconds) * 1000,
     startTimeoutMs: positiveNumber(read, 'kernelStartTimeoutSeconds', DEFAULTS.kernelStartTimeoutSeconds) * 1000,
     maxOutputChars: Math.floor(positiveNumber(read, 'maxOutputChars', DEFAULTS.maxOutputChars)),
@@ -104,9 +117,14 @@ export function resolveKernelSettings(read: (key: string) => unknown, env: Recor
  * VS Code that is Electron, which behaves as plain Node only with ELECTRON_RUN_AS_NODE=1.
  * @param hostExecPath `process.execPath` of the host
  */
-export function kernelLaunch(settings: Pick<KernelSettings, 'nodePath'> & { webgpuAllowSoftware?: boolean }, hostExecPath: string): { nodePath: string; env: Record<string, string> } {
-  // The kernel's runtime reads this variable (the host's own value, if set, reaches it too).
+export function kernelLaunch(
+  settings: Pick<KernelSettings, 'nodePath'> & { webgpuAllowSoftware?: boolean; trainingThreads?: number },
+  hostExecPath: string,
+  hostEnv: Record<string, string | undefined> = process.env,
+): { nodePath: string; env: Record<string, string> } {
+  // The kernel's runtime reads these variables (the host's own values, if set, reach it too and win).
   const software: Record<string, string> = settings.webgpuAllowSoftware ? { AFFORDANCE_LAB_WEBGPU_ALLOW_SOFTWARE: '1' } : {};
+  if (settings.trainingThreads && !hostEnv.AFFORDANCE_LAB_THREADS?.trim()) software.AFFORDANCE_LAB_THREADS = String(settings.trainingThreads);
   if (settings.nodePath) return { nodePath: settings.nodePath, env: { ...software } };
   return { nodePath: hostExecPath, env: { ELECTRON_RUN_AS_NODE: '1', ...software } };
 }

@@ -6,7 +6,7 @@ const reader = (values: Record<string, unknown>) => (key: string): unknown => va
 
 void test('defaults when nothing is set', () => {
   const s = resolveKernelSettings(reader({}), {});
-  assert.deepEqual(s, { backend: 'auto', backendSource: 'default', nodePath: undefined, nativeModulesPath: undefined, webgpuAllowSoftware: false, interruptGraceMs: 3000, startTimeoutMs: 30000, maxOutputChars: 1_000_000 });
+  assert.deepEqual(s, { backend: 'auto', backendSource: 'default', nodePath: undefined, nativeModulesPath: undefined, webgpuAllowSoftware: false, trainingThreads: undefined, interruptGraceMs: 3000, startTimeoutMs: 30000, maxOutputChars: 1_000_000 });
 });
 
 void test('the setting picks the backend and AFFORDANCE_LAB_BACKEND overrides it', () => {
@@ -33,6 +33,18 @@ void test('seconds become milliseconds', () => {
 void test('the kernel runs on the host executable as Node unless a node path is set', () => {
   assert.deepEqual(kernelLaunch({}, '/opt/code/code'), { nodePath: '/opt/code/code', env: { ELECTRON_RUN_AS_NODE: '1' } });
   assert.deepEqual(kernelLaunch({ nodePath: '/usr/bin/node' }, '/opt/code/code'), { nodePath: '/usr/bin/node', env: {} });
+});
+
+void test('affordanceLab.trainingThreads reaches the kernel as AFFORDANCE_LAB_THREADS unless the env already sets it', () => {
+  const s = resolveKernelSettings(reader({ trainingThreads: 3 }), {});
+  assert.equal(s.trainingThreads, 3);
+  assert.deepEqual(kernelLaunch(s, '/opt/code/code', {}).env, { ELECTRON_RUN_AS_NODE: '1', AFFORDANCE_LAB_THREADS: '3' });
+  assert.deepEqual(kernelLaunch(s, '/opt/code/code', { AFFORDANCE_LAB_THREADS: '2' }).env, { ELECTRON_RUN_AS_NODE: '1' });
+  assert.equal(resolveKernelSettings(reader({ trainingThreads: 0 }), {}).trainingThreads, undefined);
+  assert.deepEqual(kernelLaunch(resolveKernelSettings(reader({ trainingThreads: 0 }), {}), '/opt/code/code', {}).env, { ELECTRON_RUN_AS_NODE: '1' });
+  for (const bad of [-1, 2.5, 65, 'four']) {
+    assert.throws(() => resolveKernelSettings(reader({ trainingThreads: bad }), {}), /affordanceLab.trainingThreads is .*; expected a whole number from 1 to 64, or 0 for one per core/);
+  }
 });
 
 void test('affordanceLab.webgpuAllowSoftware reaches the kernel as AFFORDANCE_LAB_WEBGPU_ALLOW_SOFTWARE', () => {

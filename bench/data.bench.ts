@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildGroundTruth, generateSynCAL, openCAL } from '../kernel/ml/data/index';
-import { tf } from '../kernel/runtime/tf';
+import { initRuntime, tf } from '../kernel/runtime/index';
 import { record } from './record';
 
 async function main(): Promise<void> {
-  await tf.setBackend('cpu');
+  // The kernel's backend (wasm here), on which training loads its batches.
+  await initRuntime({ backend: (process.env.AFFORDANCE_LAB_BACKEND as 'wasm' | undefined) ?? 'wasm', notebookDir: process.cwd() });
   const dir = mkdtempSync(join(tmpdir(), 'affordance-lab-bench-'));
   try {
     const t0 = performance.now();

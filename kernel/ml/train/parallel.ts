@@ -193,7 +193,6 @@ export class ReplicaPool {
     const grads: Record<string, Float32Array> = {};
     const vars = this.model.variables();
     const acc = this.sum;
-    acc.fill(0);
     const has = new Uint8Array(this.slots.length);
     results.forEach((m, i) => {
       if (m.type !== 'done') throw new Error(`training replica ${i + 1} answered ${m.type} to a step`);
@@ -201,12 +200,22 @@ export class ReplicaPool {
       loss += w * m.loss;
       lossIn += w * m.lossIn;
       lossNon += w * m.lossNon;
+      for (const j of m.withGrad) has[j] = 1;
+    });
+    // One pass over the whole buffer per replica; a parameter without a gradient from some replica (its share
+    // did not reach it) adds that replica's zeros.
+    results.forEach((m, i) => {
+      const w = sizes[i] / n;
       const g = this.replicas[i].grads;
-      for (const j of m.withGrad) {
-        has[j] = 1;
-        const { offset, size } = this.slots[j];
-        for (let e = offset; e < offset + size; e++) acc[e] += w * g[e];
+      if (m.type === 'done' && m.withGrad.length < this.slots.length) {
+        const got = new Uint8Array(this.slots.length);
+        for (const j of m.withGrad) got[j] = 1;
+        this.slots.forEach((s, j) => {
+          if (!got[j]) g.fill(0, s.offset, s.offset + s.size);
+        });
       }
+      if (i === 0) for (let e = 0; e < acc.length; e++) acc[e] = w * g[e];
+      else for (let e = 0; e < acc.length; e++) acc[e] += w * g[e];
     });
     this.slots.forEach((s, j) => {
       if (has[j]) grads[vars[j].name] = acc.subarray(s.offset, s.offset + s.size);

@@ -85,7 +85,7 @@ export class ReplicaPool {
   }
 
   /** Starts `threads` replicas of the model on the current backend; rejects if any fails to start. */
-  static async start(model: PIALNet, threads: number): Promise<ReplicaPool> {
+  static async start(model: PIALNet, threads: number, microBatch = Number.POSITIVE_INFINITY): Promise<ReplicaPool> {
     const backend = tf.getBackend() as BackendName;
     if (!REPLICA_BACKENDS.includes(backend)) throw new Error(`data-parallel training runs on ${REPLICA_BACKENDS.join(' or ')}, not on ${backend}`);
     const pool = new ReplicaPool(model, threads);
@@ -109,6 +109,7 @@ export class ReplicaPool {
             backend,
             options: structuredClone({ ...model.options }),
             slots: pool.slots,
+            microBatch,
             weights: pool.weights.buffer as SharedArrayBuffer,
             grads: grads.buffer as SharedArrayBuffer,
             fault,

@@ -37,6 +37,8 @@ export interface InitMessage {
   backend: BackendName;
   options: PIALNetOptions;
   slots: ParamSlot[];
+  /** Pairs per forward/backward pass (Infinity: the whole share at once). */
+  microBatch: number;
   /** Flat float32 weights, written by the training loop before each step. */
   weights: SharedArrayBuffer;
   /** This replica's flat float32 gradient, written by the replica. */

@@ -19,7 +19,7 @@ import { disposeBatch, isBatchedDataset, iterateSource, toPairBatch, type BatchA
 import { evaluate, type EvaluationResult } from '../metrics/evaluate';
 import { AdamW, type Gradient } from './adamw';
 import { lrFactor } from './schedule';
-import { pialLoss } from './loss';
+import { batchGradient, defaultMicroBatch } from './step';
 import { hasCheckpoint } from '../model/checkpoint';
 import { ReplicaPool, REPLICA_BACKENDS } from './parallel';
 import { parseThreads, trainingThreads } from '../../runtime/threads';
@@ -89,6 +89,12 @@ export interface TrainOptions {
    * @default env AFFORDANCE_LAB_THREADS, else one per core
    */
   threads?: number;
+  /**
+   * Pairs per forward/backward pass: a batch (or a replica's share of it) is passed through the model this many
+   * pairs at a time and the gradients are added up, so the batch's gradient needs the activation memory of this
+   * many pairs only. @default all of them; 1 for inputs of 224 px and more on wasm (more does not fit its memory)
+   */
+  microBatch?: number;
   /** Show the live training output. @default true */
   display?: boolean;
   title?: string;
@@ -238,6 +244,10 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
   for (const [k, v] of Object.entries({ lr, headLrMult, warmupSteps: warmup, power })) {
     if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new Error(`train: option ${k} must be a non-negative number, got ${v}`);
   }
+  if (options.microBatch !== undefined && !(Number.isInteger(options.microBatch) && options.microBatch >= 1)) {
+    throw new Error(`train: option microBatch must be a positive integer (pairs per forward/backward pass), got ${options.microBatch}`);
+  }
+  const microBatch = options.microBatch ?? defaultMicroBatch(model, tf.getBackend());
   const requestedThreads = options.threads === undefined ? trainingThreads() : parseThreads(options.threads, 'train: option threads');
   const threads = REPLICA_BACKENDS.includes(tf.getBackend()) ? Math.min(requestedThreads, batchSize) : 1;
   const names = [...model.params.specs.keys()];
@@ -361,7 +371,7 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
   let pool: ReplicaPool | undefined;
   if (threads > 1) {
     try {
-      pool = await ReplicaPool.start(model, threads);
+      pool = await ReplicaPool.start(model, threads, microBatch);
     } catch (e) {
       failed(new TrainingError(`could not start ${threads} training threads: ${(e as Error).message}; train(model, data, { threads: 1 }) trains in the kernel's own thread`));
     }
@@ -404,15 +414,7 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
             ({ loss, lossIn, lossNon } = r);
             grads = r.grads;
           } else {
-            let parts: tf.Tensor | undefined;
-            const out = tf.variableGrads(() => {
-              const l = pialLoss(model, batch);
-              parts = tf.keep(l.parts);
-              return l.total;
-            }, vars);
-            grads = out.grads;
-            [loss, lossIn, lossNon] = [(await out.value.data())[0], ...(await parts!.data())];
-            tf.dispose([out.value, parts!]);
+            ({ loss, lossIn, lossNon, grads } = await batchGradient(model, batch, vars, microBatch));
           }
           if (!Number.isFinite(loss) || !Number.isFinite(lossIn) || !Number.isFinite(lossNon)) {
             tf.dispose(Object.values(grads).filter((g): g is tf.Tensor => g instanceof tf.Tensor));

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { initRuntime, tf } from '../../runtime/index';
 import { PIALNet } from '../model/pialnet';
-import { pialLoss } from './loss';
+import { batchGradient } from './step';
 import type { FromReplica, InitMessage, PlainTensor, StepMessage, ToReplica } from './replicaProtocol';
 
 const port = parentPort;
@@ -65,26 +65,18 @@ async function step(m: StepMessage): Promise<void> {
     gtNon: toTensor<tf.Rank.R4>(m.gtNon),
   };
   try {
-    let parts: tf.Tensor | undefined;
-    const { value, grads: g } = tf.variableGrads(() => {
-      const l = pialLoss(model!, batch);
-      parts = tf.keep(l.parts);
-      return l.total;
-    }, vars);
+    const r = await batchGradient(model!, batch, vars, o.microBatch);
     try {
-      const loss = (await value.data())[0];
-      const [lossIn, lossNon] = await parts!.data();
       const withGrad: number[] = [];
       for (let i = 0; i < vars.length; i++) {
-        const t = g[vars[i].name];
+        const t = r.grads[vars[i].name];
         if (!t) continue;
-        const s = o.slots[i];
-        grads.set(await t.data<'float32'>(), s.offset);
+        grads.set(await t.data<'float32'>(), o.slots[i].offset);
         withGrad.push(i);
       }
-      send({ type: 'done', step: m.step, loss, lossIn, lossNon, withGrad });
+      send({ type: 'done', step: m.step, loss: r.loss, lossIn: r.lossIn, lossNon: r.lossNon, withGrad });
     } finally {
-      tf.dispose([value, parts!, ...Object.values(g)]);
+      tf.dispose(Object.values(r.grads));
     }
   } finally {
     tf.dispose(Object.values(batch));

@@ -1,11 +1,11 @@
 // `npm run bench:pytorch`: the PyTorch side-by-side benchmark of PIAL-Net `small` (bench/pytorch/pialnet_small.py),
 // recorded into bench/results.json under `pytorch.*` (bench/record.ts's format). Skips, exit 0, without PyTorch.
 // Usage: node scripts/bench-pytorch.mjs [--with-project] [arguments for the script, e.g. --steps 10 --profile]
-//   --with-project  also measures the project's own `small` (wasm, 1 thread, same batch and steps) in this run
-//                   and records the ratios PyTorch 1 thread / project (`pytorch.small_*_ratio_1t_128`)
+//   --with-project  also measures the project's own `small` (wasm, on 1 training thread and on 2, same batch and steps) in this run
+//                   and records the ratios PyTorch / project at the same thread count (`pytorch.small_*_ratio_{1,2}t_128`)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { require as tsxRequire } from 'tsx/cjs/api';
@@ -52,19 +52,26 @@ for (const x of rows) {
 
 if (withProject) {
   const steps = Number(extra[extra.indexOf('--steps') + 1]) || 5;
-  const p = await side.measureProject(128, 8, 2, steps);
-  const pt = (kind) => rows.find((x) => x.kind === kind && x.threads === 1 && x.size === 128);
-  console.log(`\nproject, ${p.device}, 128 px, batch 8: train ${p.train.pairsPerS.toFixed(3)} pairs/s (${p.train.pairsPerCpuS.toFixed(3)} per CPU-second), infer ${p.infer.pairsPerS.toFixed(3)} pairs/s (${p.infer.pairsPerCpuS.toFixed(3)} per CPU-second)`);
-  Object.assign(values, {
-    'pytorch.project_backend': p.backend,
-    'pytorch.project_small_train_pairs_per_s_128': p.train.pairsPerS,
-    'pytorch.project_small_infer_pairs_per_s_128': p.infer.pairsPerS,
-    // PyTorch at 1 thread over the project (1 thread): by wall time, and by CPU time (steadier on a shared machine).
-    'pytorch.small_train_ratio_1t_128': pt('train').pairs_per_s / p.train.pairsPerS,
-    'pytorch.small_infer_ratio_1t_128': pt('infer').pairs_per_s / p.infer.pairsPerS,
-    'pytorch.small_train_cpu_ratio_1t_128': pt('train').pairs_per_cpu_s / p.train.pairsPerCpuS,
-    'pytorch.small_infer_cpu_ratio_1t_128': pt('infer').pairs_per_cpu_s / p.infer.pairsPerCpuS,
-  });
+  const cores = Math.min(2, availableParallelism());
+  for (const threads of cores > 1 ? [1, cores] : [1]) {
+    const p = await side.measureProject(128, 8, 2, steps, threads);
+    const pt = (kind) => rows.find((x) => x.kind === kind && x.threads === threads && x.size === 128);
+    console.log(`\nproject, ${p.device}, 128 px, batch 8, ${threads} training thread(s): train ${p.train.pairsPerS.toFixed(3)} pairs/s (${p.train.pairsPerCpuS.toFixed(3)} per CPU-second), infer ${p.infer.pairsPerS.toFixed(3)} pairs/s (${p.infer.pairsPerCpuS.toFixed(3)} per CPU-second)`);
+    Object.assign(values, {
+      'pytorch.project_backend': p.backend,
+      [`pytorch.project_small_train_pairs_per_s_${threads}t_128`]: p.train.pairsPerS,
+      ...(threads === 1 ? { 'pytorch.project_small_infer_pairs_per_s_1t_128': p.infer.pairsPerS } : {}),
+      // PyTorch over the project at the same thread count: by wall time, and by CPU time (steadier on a shared machine).
+      [`pytorch.small_train_ratio_${threads}t_128`]: pt('train').pairs_per_s / p.train.pairsPerS,
+      [`pytorch.small_train_cpu_ratio_${threads}t_128`]: pt('train').pairs_per_cpu_s / p.train.pairsPerCpuS,
+      ...(threads === 1
+        ? {
+            'pytorch.small_infer_ratio_1t_128': pt('infer').pairs_per_s / p.infer.pairsPerS,
+            'pytorch.small_infer_cpu_ratio_1t_128': pt('infer').pairs_per_cpu_s / p.infer.pairsPerCpuS,
+          }
+        : {}),
+    });
+  }
 }
 console.log('\n== bench/results.json (pytorch.*)');
 side.record(values);

@@ -32,9 +32,10 @@ function cpuSeconds(): number {
 
 /**
  * PIAL-Net `small` on the project's CPU backend (wasm unless AFFORDANCE_LAB_BACKEND says otherwise): `train`
- * with batch `batch` (loss, gradients, AdamW), `warmup` steps then `steps` timed, and `predict` likewise.
+ * with batch `batch` (loss, gradients, AdamW) on `threads` training threads (data-parallel replicas), `warmup`
+ * steps then `steps` timed, and `predict` (one thread) likewise. CPU time counts every thread of the process.
  */
-export async function measureProject(size: number, batch = 8, warmup = 2, steps = 5): Promise<ProjectFigures> {
+export async function measureProject(size: number, batch = 8, warmup = 2, steps = 5, threads = 1): Promise<ProjectFigures> {
   await initRuntime({ backend: (process.env.AFFORDANCE_LAB_BACKEND as 'wasm' | undefined) ?? 'wasm', notebookDir: process.cwd() });
   const info = runtimeInfo();
   const model = PIALNet.create({ base: 'small', inputSize: size });
@@ -46,7 +47,7 @@ export async function measureProject(size: number, batch = 8, warmup = 2, steps 
     gtNon: tf.randomUniform([batch, size, size, 6], 0, 1, 'float32', 5) as tf.Tensor4D,
   }));
   const stamps: [number, number][] = [];
-  await train(model, [b], { steps: warmup + steps, display: false, onBatchEnd: () => void stamps.push([performance.now(), cpuSeconds()]) });
+  await train(model, [b], { steps: warmup + steps, threads, display: false, onBatchEnd: () => void stamps.push([performance.now(), cpuSeconds()]) });
   const [w0, c0] = stamps[warmup - 1];
   const [w1, c1] = stamps[warmup + steps - 1];
   const trainFig = { pairsPerS: (batch * steps) / ((w1 - w0) / 1000), pairsPerCpuS: (batch * steps) / (c1 - c0) };

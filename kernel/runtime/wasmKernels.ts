@@ -240,6 +240,94 @@ export const depthwiseBackpropFilterWasm = composite('DepthwiseConv2dNativeBackp
   return s.run('Sum', { x: perImage }, { axis: [3], keepDims: false });
 });
 
+/** The rows of one stride phase of a strided convolution's input gradient, along one axis. */
+interface Phase {
+  /** First input row of the phase, and how many (every stride-th row from there). */
+  first: number;
+  count: number;
+  /** Filter taps of the phase: r, r + s, r + 2s, ... below the filter size. */
+  r: number;
+  taps: number;
+  /** Output-gradient padding (negative: crop) before and after, for a valid correlation. */
+  before: number;
+  after: number;
+}
+
+/**
+ * Per axis: input row i gets dy[q - t] * w[r + s*t] for t >= 0, where r = (i + pad) mod s and
+ * q = floor((i + pad) / s). The rows of one residue r form a stride-1 correlation of dy with that
+ * phase's taps reversed.
+ */
+function phases(s: number, k: number, size: number, pad: number, outSize: number): Phase[] {
+  const out: Phase[] = [];
+  for (let r = 0; r < s; r++) {
+    const first = (((r - pad) % s) + s) % s;
+    const count = first < size ? Math.ceil((size - first) / s) : 0;
+    const taps = r < k ? Math.ceil((k - r) / s) : 0;
+    const q0 = (first + pad - r) / s;
+    out.push({ first, count, r, taps, before: taps - 1 - q0, after: q0 + count - 1 - (outSize - 1) });
+  }
+  return out;
+}
+
+/**
+ * Input gradient of a strided convolution as one stride-1 Conv2D (XNNPACK) per stride phase (sh * sw of
+ * them): the phase's output rows and columns see only every stride-th filter tap, so each phase is a
+ * dense correlation of the unspread output gradient with a sub-filter, a quarter of the work of the
+ * spread-out route at stride 2. The phases are interleaved into the result over the heap.
+ */
+function stridedInputGrad(s: Scope, heap: WasmHeapBackend, dy: TensorInfo, filter: TensorInfo, p: { sh: number; sw: number; kh: number; kw: number; H: number; W: number; top: number; left: number }): TensorInfo {
+  const [N, oh, ow, co] = dy.shape;
+  const ci = filter.shape[2];
+  const py = phases(p.sh, p.kh, p.H, p.top, oh);
+  const px = phases(p.sw, p.kw, p.W, p.left, ow);
+  const parts: { y: Phase; x: Phase; z: TensorInfo }[] = [];
+  let gaps = false;
+  for (const y of py) {
+    for (const x of px) {
+      if (y.count === 0 || x.count === 0) continue;
+      if (y.taps === 0 || x.taps === 0) {
+        gaps = true;
+        continue;
+      }
+      // Sub-filter [taps_y, taps_x, co, ci]: taps r + s*t, reversed, channel axes swapped.
+      const f = s.track(heap.makeOutput([y.taps, x.taps, co, ci], 'float32'));
+      const fv = heap.typedArrayFromHeap(f) as Float32Array;
+      const wv = heap.typedArrayFromHeap(filter) as Float32Array;
+      for (let u = 0; u < y.taps; u++) {
+        const ky = y.r + p.sh * (y.taps - 1 - u);
+        for (let v = 0; v < x.taps; v++) {
+          const kx = x.r + p.sw * (x.taps - 1 - v);
+          const src = (ky * p.kw + kx) * ci * co;
+          const dst = (u * x.taps + v) * co * ci;
+          for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) fv[dst + o * ci + c] = wv[src + c * co + o];
+        }
+      }
+      const g = s.padOrCrop(dy, [[0, 0], [y.before, y.after], [x.before, x.after], [0, 0]]);
+      const z = s.run('Conv2D', { x: g, filter: f }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
+      parts.push({ y, x, z });
+    }
+  }
+  const dx = s.track(heap.makeOutput([N, p.H, p.W, ci], 'float32'));
+  const out = heap.typedArrayFromHeap(dx) as Float32Array;
+  if (gaps) out.fill(0);
+  for (const { y, x, z } of parts) {
+    const zv = heap.typedArrayFromHeap(z) as Float32Array;
+    let o = 0;
+    for (let n = 0; n < N; n++) {
+      for (let j = 0; j < y.count; j++) {
+        const row = (n * p.H + y.first + p.sh * j) * p.W;
+        for (let k = 0; k < x.count; k++, o += ci) {
+          const d = (row + x.first + p.sw * k) * ci;
+          if (ci >= 64) out.set(zv.subarray(o, o + ci), d);
+          else for (let c = 0; c < ci; c++) out[d + c] = zv[o + c];
+        }
+      }
+    }
+  }
+  return dx;
+}
+
 /**
  * Conv2DBackpropInput as one Conv2D (XNNPACK) of the output gradient, spread out by the stride, with
  * the filter rotated by 180 degrees and its channel axes swapped. Replaces the wasm backend's own
@@ -258,6 +346,11 @@ export const conv2DBackpropInputWasm = composite('Conv2DBackpropInput', (s, inpu
   if (fmt === 'channelsFirst') dy = s.transpose(dy, [0, 2, 3, 1]);
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight: H, inWidth: W } = info;
   const { top, left } = info.padInfo;
+  const heap = heapBackend(s.backendRef);
+  if (heap && (sh > 1 || sw > 1)) {
+    const dx = stridedInputGrad(s, heap, dy, filter, { sh, sw, kh, kw, H, W, top, left });
+    return fmt === 'channelsFirst' ? s.transpose(dx, [0, 3, 1, 2]) : dx;
+  }
   const up = spread(s, dy, sh, sw);
   const L = up.shape[1];
   const Lw = up.shape[2];
@@ -444,6 +537,28 @@ export const batchMatMulWasm = composite('BatchMatMul', (s, inputs, attrs) => {
   }
   const [ra, ca] = a.shape.slice(-2);
   const [rb, cb] = b.shape.slice(-2);
+  const M = batchA * (transposeA ? ca : ra);
+  const K = transposeA ? ra : ca;
+  const N = transposeB ? rb : cb;
+  if (K !== (transposeB ? cb : rb)) {
+    throw new Error(`Error in matMul: inner shapes (${K}) and (${transposeB ? cb : rb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+  }
+  // XNNPACK packs its right operand when it first sees the buffer, at several times the cost of a
+  // transpose per element; for a fresh right operand much wider than the left one (weight gradients
+  // X^T dY: K pixels, M and N channels), C^T = B^T A^T packs the smaller one. Costs in transposed
+  // elements, packing counted as PACK of them.
+  const PACK = 5;
+  const bCached = !transposeB && matmulWeightShapes.get(b.dataId) === `${rb}x${cb}`;
+  const direct = (transposeA ? M * K : 0) + (transposeB ? K * N : 0) + (bCached ? 0 : PACK * K * N);
+  const swapped = (transposeB ? 0 : K * N) + (transposeA ? 0 : K * M) + PACK * K * M + M * N;
+  if (swapped < direct && !(transposeA && batchA > 1)) {
+    // Left operand B^T [N, K], right operand A^T [K, M] (batches of a folded into its columns).
+    const left = transposeB ? s.reshape(b, [N, K]) : s.reshape(transposeLast2(s, b, 1), [N, K]);
+    const right = transposeA ? s.reshape(a, [K, M]) : s.reshape(transposeLast2(s, s.reshape(a, [M, K]), 1), [K, M]);
+    const ct = s.run2(orig, { a: left, b: guardWeights(s, right, `${K}x${M}`) }, { transposeA: false, transposeB: false });
+    const c = s.reshape(transposeLast2(s, ct, 1), [M, N]);
+    return s.reshape(c, [...outer, M / batchA, N]);
+  }
   // a as rows [batchA * m, k]; a transposed batch goes through an explicit transpose first.
   const a2 = transposeA ? s.reshape(transposeLast2(s, a, batchA), [batchA * ca, ra]) : s.reshape(a, [batchA * ra, ca]);
   const b2 = transposeB ? transposeLast2(s, b, 1) : s.reshape(b, [rb, cb]);

@@ -46,6 +46,55 @@ void test('BatchMatMul with both operands batched (one product per item) matches
   assert.throws(() => tf.tidy(() => tf.matMul(tf.ones([2, 3, 4]), tf.ones([2, 5, 2]))), /inner shapes \(4\) and \(5\)/);
 });
 
+void test('BatchMatMul with a fresh right operand wider than the left (computed as (B^T A^T)^T) matches cpu for every transpose flag', async () => {
+  const cases: { a: number[]; b: number[]; tA: boolean; tB: boolean }[] = [
+    { a: [3, 40], b: [40, 9], tA: false, tB: false },
+    { a: [40, 3], b: [40, 9], tA: true, tB: false },
+    { a: [3, 40], b: [9, 40], tA: false, tB: true },
+    { a: [40, 3], b: [9, 40], tA: true, tB: true },
+    { a: [2, 3, 40], b: [40, 17], tA: false, tB: false },
+    { a: [2, 1, 3, 40], b: [17, 40], tA: false, tB: true },
+    { a: [1, 257], b: [257, 33], tA: false, tB: false },
+    { a: [33, 1], b: [33, 65], tA: true, tB: false },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const r = await compareBackends(() => tf.matMul(rand(c.a, 230 + i), rand(c.b, 240 + i), c.tA, c.tB));
+    assert.ok(r.relErr <= TOLERANCE, `${JSON.stringify(c)}: rel err ${r.relErr}`);
+  }
+  // The same buffers again, as the left operand of one product and the right of another, reshaped.
+  const r = await compareBackends(() => {
+    const w = rand([40, 9], 250);
+    const x = rand([3, 40], 251);
+    const p1 = tf.matMul(x, w);
+    const p2 = tf.matMul(rand([2, 40], 252), w);
+    const p3 = tf.matMul(rand([5, 3], 253), x);
+    const p4 = tf.matMul(rand([4, 120], 254), tf.reshape(x, [120, 1]));
+    const p5 = tf.matMul(x, w);
+    return [p1, p2, p3, p4, p5];
+  });
+  assert.ok(r.relErr <= TOLERANCE, `reused operands: rel err ${r.relErr}`);
+});
+
+void test('Conv2DBackpropInput at strides above 1 (one convolution per stride phase) matches cpu, with phases that see no filter tap', async () => {
+  type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+  const cases: { x: [number, number, number, number]; k: [number, number]; s: [number, number]; pad: Pad; co: number }[] = [
+    { x: [2, 9, 9, 3], k: [1, 1], s: [2, 2], pad: 'valid', co: 4 },
+    { x: [2, 10, 8, 3], k: [1, 1], s: [2, 2], pad: 'same', co: 2 },
+    { x: [1, 11, 10, 2], k: [2, 2], s: [3, 3], pad: 'valid', co: 3 },
+    { x: [2, 12, 12, 5], k: [3, 3], s: [2, 2], pad: 'same', co: 70 },
+    { x: [2, 11, 9, 3], k: [3, 5], s: [2, 3], pad: 'same', co: 4 },
+    { x: [1, 13, 13, 4], k: [4, 4], s: [4, 2], pad: [[0, 0], [2, 1], [0, 3], [0, 0]], co: 3 },
+    { x: [3, 7, 8, 65], k: [3, 3], s: [2, 1], pad: 'valid', co: 2 },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.x[3], c.co];
+    const info = tf.backend_util.computeConv2DInfo(c.x, filterShape, c.s, 1, c.pad);
+    const r = await compareBackends(() => tf.engine().runKernel('Conv2DBackpropInput', { dy: rand(info.outShape, 400 + i), filter: rand(filterShape, 420 + i) }, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x }) as Tensor);
+    assert.deepEqual(r.shape, c.x, JSON.stringify(c));
+    assert.ok(r.relErr <= TOLERANCE, `${JSON.stringify(c)}: rel err ${r.relErr}`);
+  }
+});
+
 void test('attention-sized both-batched products match cpu, and their operands used again with other shapes stay right', async () => {
   const r = await compareBackends(() => {
     const q = rand([2, 1, 64, 16], 250);
@@ -225,6 +274,8 @@ void test('the heap kernels repeated leave tf.memory().numTensors and the wasm b
     ['split unequal', () => tf.dispose(tf.split(x4, [3, 5], 3))],
     ['identity', () => tf.dispose(tf.engine().runKernel('Identity', { x: x4 }) as Tensor)],
     ['depthwise filter grad, stride 2', () => tf.dispose(tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: x4, dy: dy2 }, { strides: [2, 2], pad: 'same', dilations: 1, filterShape: [3, 3, 8, 1] }) as Tensor)],
+    ['matMul swapped', () => tf.dispose(tf.matMul(tf.reshape(dy2, [2, 108]), tf.reshape(x4, [108, 8])))],
+    ['conv input grad, stride 2', () => tf.dispose(tf.engine().runKernel('Conv2DBackpropInput', { dy: dy2, filter: tf.reshape(tf.slice(x4, [0, 0, 0, 0], [1, 3, 3, 8]), [3, 3, 1, 8]) }, { strides: [2, 2], pad: 'same', dataFormat: 'NHWC', inputShape: [3, 6, 6, 1] }) as Tensor)],
     ['gradient step', () => tf.dispose(tf.grads((p: Tensor) => tf.sum(tf.matMul(p, qb)))([qa]))],
   ];
   for (const [name, op] of ops) {

@@ -116,6 +116,51 @@ function copyBox(src: Float32Array | Int32Array | Uint8Array, shape: readonly nu
   }
 }
 
+/**
+ * x zero-padded by `paddings` ([before, after] per axis, none negative), over the heap: a zero fill and
+ * a copy of x into the interior box. wasm's own PadV2 takes 20 ms for [16, 32, 32, 128] here.
+ */
+export function heapPad(backend: WasmHeapBackend, x: TensorInfo, paddings: readonly (readonly [number, number])[]): TensorInfo {
+  const shape = x.shape.map((d, i) => d + paddings[i][0] + paddings[i][1]);
+  const out = backend.makeOutput(shape, x.dtype);
+  if (prod(shape) === 0) return out;
+  const dst = backend.typedArrayFromHeap(out);
+  dst.fill(0);
+  if (prod(x.shape) === 0) return out;
+  const src = backend.typedArrayFromHeap(x);
+  // Rows of x (its last axis, with whole trailing axes of the padded tensor merged in) into the box.
+  const r = shape.length;
+  let inner = x.shape[r - 1];
+  let axis = r - 1;
+  while (axis > 0 && paddings[axis][0] === 0 && paddings[axis][1] === 0) {
+    axis--;
+    inner *= x.shape[axis];
+  }
+  // Axes 0..axis-1 are iterated; axis `axis` is the start of the contiguous run of the padded tensor.
+  const strides = new Array<number>(r);
+  strides[r - 1] = 1;
+  for (let i = r - 2; i >= 0; i--) strides[i] = strides[i + 1] * shape[i + 1];
+  let base = 0;
+  for (let i = 0; i < r; i++) base += paddings[i][0] * strides[i];
+  const outerShape = x.shape.slice(0, axis);
+  const outer = prod(outerShape);
+  const idx = new Array<number>(axis).fill(0);
+  let o = 0;
+  for (let c = 0; c < outer; c++) {
+    if (inner >= SET_RUN) dst.set(src.subarray(o, o + inner), base);
+    else for (let j = 0; j < inner; j++) dst[base + j] = src[o + j];
+    o += inner;
+    for (let d = axis - 1; d >= 0; d--) {
+      idx[d]++;
+      base += strides[d];
+      if (idx[d] < outerShape[d]) break;
+      base -= strides[d] * outerShape[d];
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
 /** Slice of x as a copy over the heap (begin and size already resolved, as parseSliceParams gives them). */
 export function heapSlice(backend: WasmHeapBackend, x: TensorInfo, begin: readonly number[], size: readonly number[]): TensorInfo {
   const out = backend.makeOutput(size.slice(), x.dtype);
@@ -231,3 +276,4 @@ export function heapDepthwiseFilterGrad(
   for (let t = 0; t < acc.length; t++) dst[t] = acc[t];
   return out;
 }
+

@@ -23,7 +23,7 @@
  */
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo, KernelConfig, KernelBackend } from '@tensorflow/tfjs-core';
 import { tf } from './tf';
-import { heapBackend, heapDtype, heapCopy, heapSlice, heapSplit, heapReduceMiddle, heapDepthwiseFilterGrad, type WasmHeapBackend } from './wasmHeap';
+import { heapBackend, heapDtype, heapCopy, heapPad, heapSlice, heapSplit, heapReduceMiddle, heapDepthwiseFilterGrad, type WasmHeapBackend } from './wasmHeap';
 
 type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
 type PadAttr = 'same' | 'valid' | number | ExplicitPad;
@@ -84,6 +84,8 @@ class Scope {
   }
   pad(x: TensorInfo, paddings: Pair[]): TensorInfo {
     if (paddings.every(([a, b]) => a === 0 && b === 0)) return x;
+    const heap = heapBackend(this.backend);
+    if (heap && heapDtype(x.dtype)) return this.track(heapPad(heap, x, paddings));
     return this.run('PadV2', { x }, { paddings, constantValue: 0 });
   }
   slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
@@ -97,6 +99,13 @@ class Scope {
     const size = p.shape.map((n, i) => n - begin[i] - Math.max(0, -amounts[i][1]));
     return this.slice(p, begin, size);
   }
+}
+
+/** The kernel registered for wasm under `name`. */
+function wasmKernel(name: string): KernelConfig {
+  const k = tf.getKernel(name, 'wasm');
+  if (!k) throw new Error(`wasm backend has no kernel ${name}`);
+  return k;
 }
 
 /** Wraps a kernel body so that intermediates are freed on success and on error. */
@@ -206,6 +215,46 @@ export const depthwiseBackpropInputWasm = composite('DepthwiseConv2dNativeBackpr
 });
 
 /**
+ * Stride-1 depthwise filter gradient (multiplier 1) as, per filter tap, one elementwise product on wasm
+ * and one column sum over the heap: with the input padded to [N, Hp, Wp, C] (Hp = oh + (kh-1)*dh) and
+ * the output gradient zero-padded at the bottom and right to the same size, tap (i, j) is the product of
+ * the gradient with the input shifted by (i*dh*Wp + j*dw)*C elements, summed per channel. The shift is
+ * a flat offset: the gradient's zero padding covers every position where it would cross a row or image.
+ */
+function depthwiseFilterGradTaps(s: Scope, heap: WasmHeapBackend, x: TensorInfo, dy: TensorInfo, p: { kh: number; kw: number; dh: number; dw: number; top: number; left: number; oh: number; ow: number }): TensorInfo {
+  const [N, H, W, C] = x.shape;
+  const Hp = p.oh + (p.kh - 1) * p.dh;
+  const Wp = p.ow + (p.kw - 1) * p.dw;
+  const xp = s.padOrCrop(x, [[0, 0], [p.top, Hp - H - p.top], [p.left, Wp - W - p.left], [0, 0]]);
+  const dp = s.reshape(s.pad(dy, [[0, 0], [0, Hp - p.oh], [0, Wp - p.ow], [0, 0]]), [N * Hp * Wp * C]);
+  const L = N * Hp * Wp;
+  const out = s.track(heap.makeOutput([p.kh, p.kw, C, 1], 'float32'));
+  for (let i = 0; i < p.kh; i++) {
+    for (let j = 0; j < p.kw; j++) {
+      const o = (i * p.dh * Wp + j * p.dw) * C;
+      const shifted = heap.makeOutput([L * C], 'float32');
+      let prod: TensorInfo | undefined;
+      let sums: TensorInfo | undefined;
+      try {
+        const sv = heap.typedArrayFromHeap(shifted);
+        sv.set(heap.typedArrayFromHeap(xp).subarray(o));
+        // Past the end: the gradient is zero there, but the memory may hold NaN.
+        sv.fill(0, L * C - o);
+        // Freed at once, not at the end of the kernel: each is as large as the input.
+        prod = wasmKernel('Multiply').kernelFunc({ inputs: { a: shifted, b: dp }, backend: heap, attrs: {} }) as TensorInfo;
+        sums = heapReduceMiddle(heap, prod, 1, L, C, false, [C]);
+        heap.typedArrayFromHeap(out).set(heap.typedArrayFromHeap(sums), (i * p.kw + j) * C);
+      } finally {
+        heap.disposeData(shifted.dataId);
+        if (prod) heap.disposeData(prod.dataId);
+        if (sums) heap.disposeData(sums.dataId);
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * DepthwiseConv2dNativeBackpropFilter as one depthwise convolution (XNNPACK): every (channel, batch)
  * pair becomes a channel of a single image, the output gradient its filter (dilated by the stride), and
  * the batch is summed afterwards.
@@ -221,10 +270,11 @@ export const depthwiseBackpropFilterWasm = composite('DepthwiseConv2dNativeBackp
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: kh, filterWidth: kw, inHeight: H, inWidth: W, inChannels: C, outHeight: oh, outWidth: ow } = info;
   const { top, left } = info.padInfo;
   const m = filterShape[3];
-  // Strided: a direct loop over the heap (1.5x faster at stride 2 here). At stride 1 the loop and the
-  // XNNPACK route below take about the same time, so that keeps the route below.
+  // Strided: a direct loop over the heap; stride 1, multiplier 1: per-tap products (both 1.1-1.4x
+  // faster here than the single depthwise convolution below, which stays for the other cases).
   const heap = heapBackend(s.backendRef);
   if (heap && (sh > 1 || sw > 1)) return s.track(heapDepthwiseFilterGrad(heap, x, dy, { kh, kw, sh, sw, dh, dw, top, left, m }));
+  if (heap && m === 1) return depthwiseFilterGradTaps(s, heap, x, dy, { kh, kw, dh, dw, top, left, oh, ow });
   const [b] = x.shape;
   // [1, H, W, C*b]: channel c of image n becomes channel c*b + n.
   const xT = s.reshape(s.transpose(x, [1, 2, 3, 0]), [1, H, W, C * b]);

@@ -178,7 +178,7 @@ void test('SplitV over the heap (equal pieces through one transpose, others copi
   }
 });
 
-void test('DepthwiseConv2dNativeBackpropFilter (strided: a loop over the heap) matches cpu over strides, paddings, odd sizes and multipliers', async () => {
+void test('DepthwiseConv2dNativeBackpropFilter (strided: a loop over the heap; stride 1: per-tap products) matches cpu over strides, paddings, odd sizes and multipliers', async () => {
   type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
   const cases: { x: [number, number, number, number]; k: [number, number]; s: [number, number]; pad: Pad; m: number }[] = [
     { x: [2, 9, 9, 5], k: [3, 3], s: [2, 2], pad: 'same', m: 1 },
@@ -187,7 +187,12 @@ void test('DepthwiseConv2dNativeBackpropFilter (strided: a loop over the heap) m
     { x: [2, 8, 9, 6], k: [3, 3], s: [2, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]], m: 1 },
     { x: [2, 8, 8, 2], k: [2, 2], s: [2, 2], pad: 'valid', m: 3 },
     { x: [1, 7, 7, 1], k: [3, 3], s: [1, 2], pad: 'same', m: 1 },
+    // stride 1, multiplier 1: one product per filter tap
     { x: [2, 9, 9, 5], k: [3, 3], s: [1, 1], pad: 'same', m: 1 },
+    { x: [2, 8, 9, 6], k: [3, 3], s: [1, 1], pad: [[0, 0], [2, 0], [0, 2], [0, 0]], m: 1 },
+    { x: [3, 10, 7, 3], k: [5, 3], s: [1, 1], pad: 'valid', m: 1 },
+    { x: [1, 6, 6, 130], k: [3, 3], s: [1, 1], pad: 'same', m: 1 },
+    { x: [2, 7, 7, 3], k: [3, 3], s: [1, 1], pad: 'same', m: 2 },
   ];
   for (const [i, c] of cases.entries()) {
     const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.x[3], c.m];
@@ -273,6 +278,7 @@ void test('the heap kernels repeated leave tf.memory().numTensors and the wasm b
     ['split equal', () => tf.dispose(tf.split(x4, 4, 3))],
     ['split unequal', () => tf.dispose(tf.split(x4, [3, 5], 3))],
     ['identity', () => tf.dispose(tf.engine().runKernel('Identity', { x: x4 }) as Tensor)],
+    ['depthwise filter grad, stride 1', () => tf.dispose(tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: x4, dy: x4 }, { strides: 1, pad: 'same', dilations: 1, filterShape: [3, 3, 8, 1] }) as Tensor)],
     ['depthwise filter grad, stride 2', () => tf.dispose(tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: x4, dy: dy2 }, { strides: [2, 2], pad: 'same', dilations: 1, filterShape: [3, 3, 8, 1] }) as Tensor)],
     ['matMul swapped', () => tf.dispose(tf.matMul(tf.reshape(dy2, [2, 108]), tf.reshape(x4, [108, 8])))],
     ['conv input grad, stride 2', () => tf.dispose(tf.engine().runKernel('Conv2DBackpropInput', { dy: dy2, filter: tf.reshape(tf.slice(x4, [0, 0, 0, 0], [1, 3, 3, 8]), [3, 3, 1, 8]) }, { strides: [2, 2], pad: 'same', dataFormat: 'NHWC', inputShape: [3, 6, 6, 1] }) as Tensor)],

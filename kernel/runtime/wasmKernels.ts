@@ -1,25 +1,28 @@
 /**
- * Training kernels that tfjs-backend-wasm 4.22 does not register, built from kernels it has.
+ * Training kernels that tfjs-backend-wasm 4.22 does not register, and faster routes for some it has.
  *
  * Registered through tfjs's public `registerKernel`; each one calls the wasm backend's own kernels
- * (looked up with `getKernel(name, 'wasm')`) on TensorInfos and frees every intermediate it makes, so
- * the engine only ever sees the output. Routes:
+ * (looked up with `getKernel(name, 'wasm')`) on TensorInfos, or works over the wasm heap through the
+ * backend's own API (wasmHeap.ts), and frees every intermediate it makes, so the engine only ever sees
+ * the output. Added:
  * - Conv2DBackpropFilter: one XNNPACK convolution. The filter gradient is the correlation of the input
  *   with the output gradient, so it is a Conv2D whose "batch" is the input channels, whose "input
  *   channels" are the batch, whose filter is the output gradient and whose dilation is the stride.
- * - Conv2DBackpropInput (replacing wasm's own, a direct loop several times slower): one Conv2D of the
- *   output gradient spread out by the stride, with the filter rotated by 180 degrees.
+ * - Conv2DBackpropInput (replacing wasm's own, a direct loop several times slower): stride 1, one Conv2D
+ *   of the output gradient with the filter rotated by 180 degrees; strided, one stride-1 Conv2D per
+ *   stride phase with that phase's filter taps, interleaved over the heap.
  * - DepthwiseConv2dNativeBackpropInput: one depthwise convolution (XNNPACK) of the spread output
  *   gradient with the rotated filter, its multiplier columns summed afterwards.
- * - DepthwiseConv2dNativeBackpropFilter: one depthwise convolution whose channels are the (channel,
- *   image) pairs and whose filter is the output gradient, summed over the batch.
+ * - DepthwiseConv2dNativeBackpropFilter: stride 1 (multiplier 1), one product and one column sum per
+ *   filter tap; strided, a loop over the heap; otherwise one depthwise convolution whose channels are
+ *   the (channel, image) pairs and whose filter is the output gradient, summed over the batch.
  * - UnsortedSegmentSum (gradient of gather): ScatterNd, which accumulates duplicates.
- * All of them are wasm kernels; no JS loop touches tensor values.
  *
- * Some kernels wasm has are replaced because training leans on them and a faster route exists (each
- * keeps the original for the cases it does not improve): BatchMatMul and _FusedMatMul (XNNPACK path
- * for transposed operands, and a guard against a stale-operator bug), Slice and
- * SplitV (axes merged first), 2-D Transpose of tall matrices, Sum and Mean over leading axes.
+ * Replaced, because training leans on them and a faster route exists (each keeps the original for the
+ * cases it does not improve): BatchMatMul and _FusedMatMul (XNNPACK path for transposed and batched
+ * operands, and a guard against a stale-operator bug), Slice and SplitV (copies over the heap), 2-D
+ * Transpose of tall matrices, Sum and Mean over inner blocks of axes (over the heap), Identity (a shared
+ * buffer).
  */
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo, KernelConfig, KernelBackend } from '@tensorflow/tfjs-core';
 import { tf } from './tf';

@@ -68,7 +68,7 @@ function mergeSliceAxes(shape: readonly number[], begin: readonly number[], size
 }
 
 /** Runs shorter than this are copied element by element; longer ones with subarray/set. */
-const SET_RUN = 128;
+const SET_RUN = 16;
 
 /**
  * Copies the box [begin, begin + size) of x (shape `shape`, viewed flat as `src`) into `dst` from

@@ -532,25 +532,21 @@ function perItemProducts(s: Scope, heap: WasmHeapBackend, mm: KernelConfig, a: T
   const sa = m * k;
   const sb = k * n;
   const so = m * n;
-  // One left operand for every item when a is not batched.
-  let aShared: TensorInfo | undefined;
-  if (batchA === 1) {
-    aShared = s.track(heap.makeOutput([m, k], 'float32'));
-    heap.typedArrayFromHeap(aShared).set(heap.typedArrayFromHeap(a3));
-  }
+  // One left-operand buffer, refilled for each item (XNNPACK caches by the right operand only); the
+  // right operand is a new buffer for every item, so that no item meets another's cached operator.
+  const ai = s.track(heap.makeOutput([m, k], 'float32'));
+  if (batchA === 1) heap.typedArrayFromHeap(ai).set(heap.typedArrayFromHeap(a3));
   for (let i = 0; i < batch; i++) {
-    const ai = aShared ?? heap.makeOutput([m, k], 'float32');
     const bi = heap.makeOutput([k, n], 'float32');
     let oi: TensorInfo | undefined;
     try {
       // Views are taken after the allocations (a heap that grows detaches older views).
-      if (!aShared) heap.typedArrayFromHeap(ai).set(heap.typedArrayFromHeap(a3).subarray(i * sa, (i + 1) * sa));
+      if (batchA > 1) heap.typedArrayFromHeap(ai).set(heap.typedArrayFromHeap(a3).subarray(i * sa, (i + 1) * sa));
       const ib = batchB === 1 ? 0 : i;
       heap.typedArrayFromHeap(bi).set(heap.typedArrayFromHeap(b3).subarray(ib * sb, (ib + 1) * sb));
       oi = mm.kernelFunc({ inputs: { a: ai, b: bi }, backend: heap, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
       heap.typedArrayFromHeap(out).set(heap.typedArrayFromHeap(oi), i * so);
     } finally {
-      if (!aShared) heap.disposeData(ai.dataId);
       heap.disposeData(bi.dataId);
       if (oi) heap.disposeData(oi.dataId);
     }

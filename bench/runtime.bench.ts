@@ -3,6 +3,13 @@
  * update) of a small conv-and-attention net at 112x112, batch 8, on every backend this machine offers.
  *
  * runtime.conv_gflops_<backend>       3x3 conv, 8x56x56x64 -> 64, 'same'
+ * runtime.conv_{filter,input}_grad_gflops_wasm   its filter and input gradients (same FLOPs)
+ * runtime.depthwise3x3_gflops_wasm, runtime.depthwise3x3_filter_grad_gflops_wasm
+ *                                     3x3 depthwise conv of [16, 32, 32, 128], stride 1, 'same'
+ * runtime.attention_matmul_gflops_wasm, runtime.attention_matmul_wide_gflops_wasm
+ *                                     both-batched products [16,1,32,1024]x[16,1,1024,16] and
+ *                                     [16,1024,32]x[16,32,1024]
+ * (wasm kernel figures are from CPU time, with fresh inputs per run so that no operator cache helps)
  * runtime.train_step_ms_<backend>     one training step of the net in test/runtime/nets.ts
  * runtime.train_speedup_wasm_vs_cpu   cpu step time / wasm step time
  * *_cputime, train_step_cpu_ms_*      the same from this process's CPU time, steady on a shared machine
@@ -64,6 +71,48 @@ async function convGflops(backend: string, reps: number): Promise<Timing> {
   return { wall: CONV_FLOPS / (t.wall * 1e6), cpu: CONV_FLOPS / (t.cpu * 1e6) };
 }
 
+/**
+ * GFLOP/s (from this process's CPU time) of one wasm kernel, the median of `reps` runs on fresh
+ * inputs: tfjs-backend-wasm caches XNNPACK operators by input buffer, which real training (new
+ * activations and gradients every step) never reuses.
+ */
+async function kernelGflops(flops: number, make: () => tfc.Tensor[], run: (inputs: tfc.Tensor[]) => tfc.Tensor, reps: number): Promise<number> {
+  await tf.setBackend('wasm');
+  const cpu: number[] = [];
+  for (let i = 0; i <= reps; i++) {
+    const inputs = make();
+    const c0 = process.cpuUsage();
+    const y = run(inputs);
+    await y.data();
+    const c = process.cpuUsage(c0);
+    if (i > 0) cpu.push((c.user + c.system) / 1000);
+    tf.dispose([y, ...inputs]);
+  }
+  return flops / (median(cpu) * 1e6);
+}
+
+async function wasmKernelFigures(): Promise<Record<string, number>> {
+  const rn = (shape: number[], seed: number): tfc.Tensor => tf.randomNormal(shape, 0, 1, 'float32', seed);
+  const conv = { strides: 1, pad: 'same' as const, dataFormat: 'NHWC' as const };
+  const dwFlops = 2 * 16 * 32 * 32 * 128 * 9;
+  const kernel = (name: string, inputs: Record<string, tfc.Tensor>, attrs: Record<string, unknown>): tfc.Tensor =>
+    tf.engine().runKernel(name, inputs as unknown as tfc.NamedTensorMap, attrs as unknown as tfc.NamedAttrMap) as tfc.Tensor;
+  return {
+    'runtime.conv_filter_grad_gflops_wasm': await kernelGflops(CONV_FLOPS, () => [rn([8, 56, 56, 64], 1), rn([8, 56, 56, 64], 2)],
+      ([x, dy]) => kernel('Conv2DBackpropFilter', { x, dy }, { ...conv, filterShape: [3, 3, 64, 64] }), 5),
+    'runtime.conv_input_grad_gflops_wasm': await kernelGflops(CONV_FLOPS, () => [rn([8, 56, 56, 64], 3), rn([3, 3, 64, 64], 4)],
+      ([dy, filter]) => kernel('Conv2DBackpropInput', { dy, filter }, { ...conv, inputShape: [8, 56, 56, 64] }), 5),
+    'runtime.depthwise3x3_gflops_wasm': await kernelGflops(dwFlops, () => [rn([16, 32, 32, 128], 5), rn([3, 3, 128, 1], 6)],
+      ([x, w]) => tf.depthwiseConv2d(x as tfc.Tensor4D, w as tfc.Tensor4D, 1, 'same'), 5),
+    'runtime.depthwise3x3_filter_grad_gflops_wasm': await kernelGflops(dwFlops, () => [rn([16, 32, 32, 128], 7), rn([16, 32, 32, 128], 8)],
+      ([x, dy]) => kernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dilations: 1, filterShape: [3, 3, 128, 1] }), 5),
+    'runtime.attention_matmul_gflops_wasm': await kernelGflops(2 * 16 * 32 * 1024 * 16, () => [rn([16, 1, 32, 1024], 9), rn([16, 1, 1024, 16], 10)],
+      ([a, b]) => tf.matMul(a, b), 7),
+    'runtime.attention_matmul_wide_gflops_wasm': await kernelGflops(2 * 16 * 1024 * 32 * 1024, () => [rn([16, 1024, 32], 11), rn([16, 32, 1024], 12)],
+      ([a, b]) => tf.matMul(a, b), 5),
+  };
+}
+
 async function trainStepMs(backend: string, warm: number, reps: number): Promise<Timing> {
   await tf.setBackend(backend);
   const init = makeParams(SMALL_NET, 1);
@@ -106,6 +155,7 @@ async function main(): Promise<void> {
 
   const wasmConv = await convGflops('wasm', 5);
   record({ 'runtime.conv_gflops_wasm': wasmConv.wall, 'runtime.conv_gflops_wasm_cputime': wasmConv.cpu });
+  record(await wasmKernelFigures());
   const wasmStep = await trainStepMs('wasm', 1, 5);
   record({ 'runtime.train_step_ms_wasm': wasmStep.wall, 'runtime.train_step_cpu_ms_wasm': wasmStep.cpu });
 

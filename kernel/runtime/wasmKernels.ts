@@ -1,28 +1,32 @@
 /**
- * Training kernels that tfjs-backend-wasm 4.22 does not register, built from kernels it has.
+ * Training kernels that tfjs-backend-wasm 4.22 does not register, and faster routes for some it has.
  *
  * Registered through tfjs's public `registerKernel`; each one calls the wasm backend's own kernels
- * (looked up with `getKernel(name, 'wasm')`) on TensorInfos and frees every intermediate it makes, so
- * the engine only ever sees the output. Routes:
+ * (looked up with `getKernel(name, 'wasm')`) on TensorInfos, or works over the wasm heap through the
+ * backend's own API (wasmHeap.ts), and frees every intermediate it makes, so the engine only ever sees
+ * the output. Added:
  * - Conv2DBackpropFilter: one XNNPACK convolution. The filter gradient is the correlation of the input
  *   with the output gradient, so it is a Conv2D whose "batch" is the input channels, whose "input
  *   channels" are the batch, whose filter is the output gradient and whose dilation is the stride.
- * - Conv2DBackpropInput (replacing wasm's own, a direct loop several times slower): one Conv2D of the
- *   output gradient spread out by the stride, with the filter rotated by 180 degrees.
+ * - Conv2DBackpropInput (replacing wasm's own, a direct loop several times slower): stride 1, one Conv2D
+ *   of the output gradient with the filter rotated by 180 degrees; strided, one stride-1 Conv2D per
+ *   stride phase with that phase's filter taps, interleaved over the heap.
  * - DepthwiseConv2dNativeBackpropInput: one depthwise convolution (XNNPACK) of the spread output
  *   gradient with the rotated filter, its multiplier columns summed afterwards.
- * - DepthwiseConv2dNativeBackpropFilter: one depthwise convolution whose channels are the (channel,
- *   image) pairs and whose filter is the output gradient, summed over the batch.
+ * - DepthwiseConv2dNativeBackpropFilter: stride 1 (multiplier 1), one product and one column sum per
+ *   filter tap; strided, a loop over the heap; otherwise one depthwise convolution whose channels are
+ *   the (channel, image) pairs and whose filter is the output gradient, summed over the batch.
  * - UnsortedSegmentSum (gradient of gather): ScatterNd, which accumulates duplicates.
- * All of them are wasm kernels; no JS loop touches tensor values.
  *
- * Some kernels wasm has are replaced because training leans on them and a faster route exists (each
- * keeps the original for the cases it does not improve): BatchMatMul and _FusedMatMul (XNNPACK path
- * for transposed operands, and a guard against a stale-operator bug), Slice and
- * SplitV (axes merged first), 2-D Transpose of tall matrices, Sum and Mean over leading axes.
+ * Replaced, because training leans on them and a faster route exists (each keeps the original for the
+ * cases it does not improve): BatchMatMul and _FusedMatMul (XNNPACK path for transposed and batched
+ * operands, and a guard against a stale-operator bug), Slice and SplitV (copies over the heap), 2-D
+ * Transpose of tall matrices, Sum and Mean over inner blocks of axes (over the heap), Identity (a shared
+ * buffer).
  */
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo, KernelConfig, KernelBackend } from '@tensorflow/tfjs-core';
 import { tf } from './tf';
+import { heapBackend, heapDtype, heapCopy, heapPad, heapSlice, heapSplit, heapReduceMiddle, heapDepthwiseFilterGrad, type WasmHeapBackend } from './wasmHeap';
 
 type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
 type PadAttr = 'same' | 'valid' | number | ExplicitPad;
@@ -33,6 +37,10 @@ type Pair = [number, number];
 class Scope {
   private readonly temps: TensorInfo[] = [];
   constructor(private readonly backend: KernelBackend) {}
+
+  get backendRef(): KernelBackend {
+    return this.backend;
+  }
 
   /** Runs a wasm kernel; list kernels (Concat, AddN) take their inputs as an array, as tfjs passes them. */
   run(kernelName: string, inputs: NamedTensorInfoMap | TensorInfo[], attrs: NamedAttrMap = {}): TensorInfo {
@@ -50,6 +58,12 @@ class Scope {
     if (Array.isArray(out)) throw new Error(`wasm kernel ${k.kernelName} returned several outputs where one was expected`);
     this.temps.push(out);
     return out;
+  }
+
+  /** Tracks a tensor made outside run() (e.g. over the heap) like run()'s outputs. */
+  track(t: TensorInfo): TensorInfo {
+    this.temps.push(t);
+    return t;
   }
 
   /** Frees every intermediate except `keep`, which the engine will own. */
@@ -73,6 +87,8 @@ class Scope {
   }
   pad(x: TensorInfo, paddings: Pair[]): TensorInfo {
     if (paddings.every(([a, b]) => a === 0 && b === 0)) return x;
+    const heap = heapBackend(this.backend);
+    if (heap && heapDtype(x.dtype)) return this.track(heapPad(heap, x, paddings));
     return this.run('PadV2', { x }, { paddings, constantValue: 0 });
   }
   slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
@@ -86,6 +102,13 @@ class Scope {
     const size = p.shape.map((n, i) => n - begin[i] - Math.max(0, -amounts[i][1]));
     return this.slice(p, begin, size);
   }
+}
+
+/** The kernel registered for wasm under `name`. */
+function wasmKernel(name: string): KernelConfig {
+  const k = tf.getKernel(name, 'wasm');
+  if (!k) throw new Error(`wasm backend has no kernel ${name}`);
+  return k;
 }
 
 /** Wraps a kernel body so that intermediates are freed on success and on error. */
@@ -195,6 +218,46 @@ export const depthwiseBackpropInputWasm = composite('DepthwiseConv2dNativeBackpr
 });
 
 /**
+ * Stride-1 depthwise filter gradient (multiplier 1) as, per filter tap, one elementwise product on wasm
+ * and one column sum over the heap: with the input padded to [N, Hp, Wp, C] (Hp = oh + (kh-1)*dh) and
+ * the output gradient zero-padded at the bottom and right to the same size, tap (i, j) is the product of
+ * the gradient with the input shifted by (i*dh*Wp + j*dw)*C elements, summed per channel. The shift is
+ * a flat offset: the gradient's zero padding covers every position where it would cross a row or image.
+ */
+function depthwiseFilterGradTaps(s: Scope, heap: WasmHeapBackend, x: TensorInfo, dy: TensorInfo, p: { kh: number; kw: number; dh: number; dw: number; top: number; left: number; oh: number; ow: number }): TensorInfo {
+  const [N, H, W, C] = x.shape;
+  const Hp = p.oh + (p.kh - 1) * p.dh;
+  const Wp = p.ow + (p.kw - 1) * p.dw;
+  const xp = s.padOrCrop(x, [[0, 0], [p.top, Hp - H - p.top], [p.left, Wp - W - p.left], [0, 0]]);
+  const dp = s.reshape(s.pad(dy, [[0, 0], [0, Hp - p.oh], [0, Wp - p.ow], [0, 0]]), [N * Hp * Wp * C]);
+  const L = N * Hp * Wp;
+  const out = s.track(heap.makeOutput([p.kh, p.kw, C, 1], 'float32'));
+  for (let i = 0; i < p.kh; i++) {
+    for (let j = 0; j < p.kw; j++) {
+      const o = (i * p.dh * Wp + j * p.dw) * C;
+      const shifted = heap.makeOutput([L * C], 'float32');
+      let prod: TensorInfo | undefined;
+      let sums: TensorInfo | undefined;
+      try {
+        const sv = heap.typedArrayFromHeap(shifted);
+        sv.set(heap.typedArrayFromHeap(xp).subarray(o));
+        // Past the end: the gradient is zero there, but the memory may hold NaN.
+        sv.fill(0, L * C - o);
+        // Freed at once, not at the end of the kernel: each is as large as the input.
+        prod = wasmKernel('Multiply').kernelFunc({ inputs: { a: shifted, b: dp }, backend: heap, attrs: {} }) as TensorInfo;
+        sums = heapReduceMiddle(heap, prod, 1, L, C, false, [C]);
+        heap.typedArrayFromHeap(out).set(heap.typedArrayFromHeap(sums), (i * p.kw + j) * C);
+      } finally {
+        heap.disposeData(shifted.dataId);
+        if (prod) heap.disposeData(prod.dataId);
+        if (sums) heap.disposeData(sums.dataId);
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * DepthwiseConv2dNativeBackpropFilter as one depthwise convolution (XNNPACK): every (channel, batch)
  * pair becomes a channel of a single image, the output gradient its filter (dilated by the stride), and
  * the batch is summed afterwards.
@@ -210,6 +273,11 @@ export const depthwiseBackpropFilterWasm = composite('DepthwiseConv2dNativeBackp
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: kh, filterWidth: kw, inHeight: H, inWidth: W, inChannels: C, outHeight: oh, outWidth: ow } = info;
   const { top, left } = info.padInfo;
   const m = filterShape[3];
+  // Strided: a direct loop over the heap; stride 1, multiplier 1: per-tap products (both 1.1-1.4x
+  // faster here than the single depthwise convolution below, which stays for the other cases).
+  const heap = heapBackend(s.backendRef);
+  if (heap && (sh > 1 || sw > 1)) return s.track(heapDepthwiseFilterGrad(heap, x, dy, { kh, kw, sh, sw, dh, dw, top, left, m }));
+  if (heap && m === 1) return depthwiseFilterGradTaps(s, heap, x, dy, { kh, kw, dh, dw, top, left, oh, ow });
   const [b] = x.shape;
   // [1, H, W, C*b]: channel c of image n becomes channel c*b + n.
   const xT = s.reshape(s.transpose(x, [1, 2, 3, 0]), [1, H, W, C * b]);
@@ -224,6 +292,94 @@ export const depthwiseBackpropFilterWasm = composite('DepthwiseConv2dNativeBackp
   const perImage = s.reshape(sliced, [kh, kw, C, b, m]);
   return s.run('Sum', { x: perImage }, { axis: [3], keepDims: false });
 });
+
+/** The rows of one stride phase of a strided convolution's input gradient, along one axis. */
+interface Phase {
+  /** First input row of the phase, and how many (every stride-th row from there). */
+  first: number;
+  count: number;
+  /** Filter taps of the phase: r, r + s, r + 2s, ... below the filter size. */
+  r: number;
+  taps: number;
+  /** Output-gradient padding (negative: crop) before and after, for a valid correlation. */
+  before: number;
+  after: number;
+}
+
+/**
+ * Per axis: input row i gets dy[q - t] * w[r + s*t] for t >= 0, where r = (i + pad) mod s and
+ * q = floor((i + pad) / s). The rows of one residue r form a stride-1 correlation of dy with that
+ * phase's taps reversed.
+ */
+function phases(s: number, k: number, size: number, pad: number, outSize: number): Phase[] {
+  const out: Phase[] = [];
+  for (let r = 0; r < s; r++) {
+    const first = (((r - pad) % s) + s) % s;
+    const count = first < size ? Math.ceil((size - first) / s) : 0;
+    const taps = r < k ? Math.ceil((k - r) / s) : 0;
+    const q0 = (first + pad - r) / s;
+    out.push({ first, count, r, taps, before: taps - 1 - q0, after: q0 + count - 1 - (outSize - 1) });
+  }
+  return out;
+}
+
+/**
+ * Input gradient of a strided convolution as one stride-1 Conv2D (XNNPACK) per stride phase (sh * sw of
+ * them): the phase's output rows and columns see only every stride-th filter tap, so each phase is a
+ * dense correlation of the unspread output gradient with a sub-filter, a quarter of the work of the
+ * spread-out route at stride 2. The phases are interleaved into the result over the heap.
+ */
+function stridedInputGrad(s: Scope, heap: WasmHeapBackend, dy: TensorInfo, filter: TensorInfo, p: { sh: number; sw: number; kh: number; kw: number; H: number; W: number; top: number; left: number }): TensorInfo {
+  const [N, oh, ow, co] = dy.shape;
+  const ci = filter.shape[2];
+  const py = phases(p.sh, p.kh, p.H, p.top, oh);
+  const px = phases(p.sw, p.kw, p.W, p.left, ow);
+  const parts: { y: Phase; x: Phase; z: TensorInfo }[] = [];
+  let gaps = false;
+  for (const y of py) {
+    for (const x of px) {
+      if (y.count === 0 || x.count === 0) continue;
+      if (y.taps === 0 || x.taps === 0) {
+        gaps = true;
+        continue;
+      }
+      // Sub-filter [taps_y, taps_x, co, ci]: taps r + s*t, reversed, channel axes swapped.
+      const f = s.track(heap.makeOutput([y.taps, x.taps, co, ci], 'float32'));
+      const fv = heap.typedArrayFromHeap(f) as Float32Array;
+      const wv = heap.typedArrayFromHeap(filter) as Float32Array;
+      for (let u = 0; u < y.taps; u++) {
+        const ky = y.r + p.sh * (y.taps - 1 - u);
+        for (let v = 0; v < x.taps; v++) {
+          const kx = x.r + p.sw * (x.taps - 1 - v);
+          const src = (ky * p.kw + kx) * ci * co;
+          const dst = (u * x.taps + v) * co * ci;
+          for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) fv[dst + o * ci + c] = wv[src + c * co + o];
+        }
+      }
+      const g = s.padOrCrop(dy, [[0, 0], [y.before, y.after], [x.before, x.after], [0, 0]]);
+      const z = s.run('Conv2D', { x: g, filter: f }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
+      parts.push({ y, x, z });
+    }
+  }
+  const dx = s.track(heap.makeOutput([N, p.H, p.W, ci], 'float32'));
+  const out = heap.typedArrayFromHeap(dx) as Float32Array;
+  if (gaps) out.fill(0);
+  for (const { y, x, z } of parts) {
+    const zv = heap.typedArrayFromHeap(z) as Float32Array;
+    let o = 0;
+    for (let n = 0; n < N; n++) {
+      for (let j = 0; j < y.count; j++) {
+        const row = (n * p.H + y.first + p.sh * j) * p.W;
+        for (let k = 0; k < x.count; k++, o += ci) {
+          const d = (row + x.first + p.sw * k) * ci;
+          if (ci >= 64) out.set(zv.subarray(o, o + ci), d);
+          else for (let c = 0; c < ci; c++) out[d + c] = zv[o + c];
+        }
+      }
+    }
+  }
+  return dx;
+}
 
 /**
  * Conv2DBackpropInput as one Conv2D (XNNPACK) of the output gradient, spread out by the stride, with
@@ -243,6 +399,11 @@ export const conv2DBackpropInputWasm = composite('Conv2DBackpropInput', (s, inpu
   if (fmt === 'channelsFirst') dy = s.transpose(dy, [0, 2, 3, 1]);
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight: H, inWidth: W } = info;
   const { top, left } = info.padInfo;
+  const heap = heapBackend(s.backendRef);
+  if (heap && (sh > 1 || sw > 1)) {
+    const dx = stridedInputGrad(s, heap, dy, filter, { sh, sw, kh, kw, H, W, top, left });
+    return fmt === 'channelsFirst' ? s.transpose(dx, [0, 3, 1, 2]) : dx;
+  }
   const up = spread(s, dy, sh, sw);
   const L = up.shape[1];
   const Lw = up.shape[2];
@@ -279,52 +440,37 @@ export const unsortedSegmentSumWasm = composite('UnsortedSegmentSum', (s, inputs
   return s.run('ScatterNd', { indices, updates: maskedUpd }, { shape: [numSegments, ...rest] });
 });
 
-/** tfjs-backend-wasm's own Slice, which the faster one below delegates to. */
-let originalSlice: KernelConfig | undefined;
+/** tfjs-backend-wasm's own kernels that the replacements below delegate to (cases they do not handle). */
+const originals = new Map<string, KernelConfig>();
+
+function original(name: string): KernelConfig {
+  const k = originals.get(name);
+  if (!k) throw new Error(`${name}: the wasm backend kernel is missing`);
+  return k;
+}
+
+/** The wasm backend's own kernel that the runtime replaced (for comparisons), or undefined. */
+export function originalWasmKernel(name: string): KernelConfig | undefined {
+  return originals.get(name);
+}
 
 /**
- * Slice with adjacent axes merged first: wasm's Slice copies rank-4 slices in a JavaScript loop and
- * rank 5 and up element by element (attention code slices [b, n, 3, heads, d] tensors), while a slice
- * whose inner axes are taken whole is the same as a lower-rank slice of a reshaped tensor; rank 2 to 3
- * copies are 15-45x faster here.
+ * Slice as a copy over the wasm heap, with adjacent axes merged first. wasm's own Slice reads the whole
+ * input back into JavaScript (readSync copies it) before copying the box out, so every slice of a
+ * large tensor cost a full copy; rank 5 and up it copies element by element. Strings and complex
+ * tensors go to the original.
  */
 export const sliceWasm: KernelConfig = {
   kernelName: 'Slice',
   backendName: 'wasm',
-  setupFunc: (backend) => originalSlice?.setupFunc?.(backend),
+  setupFunc: (backend) => originals.get('Slice')?.setupFunc?.(backend),
   kernelFunc: ({ inputs, backend, attrs }) => {
-    const orig = originalSlice;
-    if (!orig) throw new Error('Slice: the wasm backend kernel is missing');
     const x = inputs.x;
     if (!x) throw new Error('Slice: missing input "x"');
     const [begin, size] = tf.slice_util.parseSliceParams(x, attrs?.begin as number | number[], attrs?.size as number | number[] | undefined);
-    const shape: number[] = [];
-    const b2: number[] = [];
-    const s2: number[] = [];
-    for (let i = 0; i < x.shape.length; i++) {
-      const whole = begin[i] === 0 && size[i] === x.shape[i];
-      if (i > 0 && whole) {
-        // An axis taken whole folds into the one before it: the range stays contiguous.
-        const j = shape.length - 1;
-        shape[j] *= x.shape[i];
-        b2[j] *= x.shape[i];
-        s2[j] *= x.shape[i];
-      } else {
-        shape.push(x.shape[i]);
-        b2.push(begin[i]);
-        s2.push(size[i]);
-      }
-    }
-    if (shape.length === x.shape.length || x.dtype === 'string') return orig.kernelFunc({ inputs, backend, attrs: { begin, size } });
-    const s = new Scope(backend as KernelBackend);
-    try {
-      const flat = s.reshape(x, shape);
-      const out = s.run2(orig, { x: flat }, { begin: b2, size: s2 });
-      return s.finish(s.reshape(out, size));
-    } catch (e) {
-      s.abort();
-      throw e;
-    }
+    const heap = heapBackend(backend);
+    if (!heap || !heapDtype(x.dtype)) return original('Slice').kernelFunc({ inputs, backend, attrs: { begin, size } });
+    return heapSlice(heap, x, begin, size);
   },
 };
 
@@ -333,7 +479,8 @@ export const sliceWasm: KernelConfig = {
  * data, without its shape. Reshaped views share that id, so using one buffer as the right operand with
  * two different shapes (e.g. a gradient as [34, 16] in one product and as [2, 272] in the next) silently
  * reuses the first operator and returns wrong numbers. Every matmul the runtime sends down that path
- * records the shape each buffer had; a buffer seen with another shape is copied first (fresh id).
+ * records the shape each buffer had; a buffer seen with another shape is copied first (fresh id; a
+ * copy over the heap, since Identity shares the buffer).
  */
 const matmulWeightShapes = new WeakMap<object, string>();
 
@@ -343,59 +490,141 @@ function guardWeights(s: Scope, b: TensorInfo, signature: string): TensorInfo {
     matmulWeightShapes.set(b.dataId, signature);
     return b;
   }
-  return seen === signature ? b : s.run('Identity', { x: b });
+  if (seen === signature) return b;
+  const heap = heapBackend(s.backendRef);
+  if (!heap) throw new Error('BatchMatMul: the backend cannot copy a buffer');
+  const copy = s.track(heapCopy(heap, b));
+  matmulWeightShapes.set(copy.dataId, signature);
+  return copy;
 }
 
-/** tfjs-backend-wasm's own BatchMatMul, which the one below delegates to. */
-let originalBatchMatMul: KernelConfig | undefined;
+/** x viewed as [batch, r, c], transposed to [batch, c, r] (the Transpose kernel registered above). */
+function transposeLast2(s: Scope, x: TensorInfo, batch: number): TensorInfo {
+  const [r, c] = x.shape.slice(-2);
+  // A single matrix as 2-D, so that the tiled route above applies.
+  if (batch === 1) return s.reshape(s.transpose(s.reshape(x, [r, c]), [1, 0]), [1, c, r]);
+  return s.transpose(s.reshape(x, [batch, r, c]), [0, 2, 1]);
+}
+
+/**
+ * A product with both operands batched (attention scores and their gradients) as one 2-D XNNPACK
+ * product per batch item: each item's matrices are copied out of the batch (the operator is cached
+ * under the right operand's id, so each item gets a buffer of its own), multiplied, and copied into
+ * the output. A batch of 1 on one side is broadcast. Transposed operands are transposed first.
+ */
+function perItemProducts(s: Scope, heap: WasmHeapBackend, mm: KernelConfig, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, outer: number[]): TensorInfo {
+  const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+  const batchB = b.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+  const a3 = transposeA ? transposeLast2(s, a, batchA) : a;
+  const b3 = transposeB ? transposeLast2(s, b, batchB) : b;
+  const [m, k] = a3.shape.slice(-2);
+  const [k2, n] = b3.shape.slice(-2);
+  if (k !== k2) {
+    throw new Error(`Error in matMul: inner shapes (${k}) and (${k2}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+  }
+  const batch = Math.max(batchA, batchB);
+  const out = s.track(heap.makeOutput([...outer, m, n], 'float32'));
+  if (batch * m * n === 0) return out;
+  if (k === 0) {
+    (heap.typedArrayFromHeap(out) as Float32Array).fill(0);
+    return out;
+  }
+  const sa = m * k;
+  const sb = k * n;
+  const so = m * n;
+  // One left-operand buffer, refilled for each item (XNNPACK caches by the right operand only); the
+  // right operand is a new buffer for every item, so that no item meets another's cached operator.
+  const ai = s.track(heap.makeOutput([m, k], 'float32'));
+  if (batchA === 1) heap.typedArrayFromHeap(ai).set(heap.typedArrayFromHeap(a3));
+  for (let i = 0; i < batch; i++) {
+    const bi = heap.makeOutput([k, n], 'float32');
+    let oi: TensorInfo | undefined;
+    try {
+      // Views are taken after the allocations (a heap that grows detaches older views).
+      if (batchA > 1) heap.typedArrayFromHeap(ai).set(heap.typedArrayFromHeap(a3).subarray(i * sa, (i + 1) * sa));
+      const ib = batchB === 1 ? 0 : i;
+      heap.typedArrayFromHeap(bi).set(heap.typedArrayFromHeap(b3).subarray(ib * sb, (ib + 1) * sb));
+      oi = mm.kernelFunc({ inputs: { a: ai, b: bi }, backend: heap, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
+      heap.typedArrayFromHeap(out).set(heap.typedArrayFromHeap(oi), i * so);
+    } finally {
+      heap.disposeData(bi.dataId);
+      if (oi) heap.disposeData(oi.dataId);
+    }
+  }
+  return out;
+}
 
 /**
  * BatchMatMul steered onto wasm's fast path. tfjs-backend-wasm multiplies through XNNPACK only when
  * neither operand is transposed and neither has a batch (about 30 GFLOP/s here); otherwise it runs a
- * plain loop (2-3 GFLOP/s). Backpropagation asks for exactly those: dA = dY B^T, dB = A^T dY. So a
- * transposed operand is transposed explicitly first (a copy, cheap next to the product), and when only
- * the left operand has batch dimensions they are folded into its rows. Both operands batched (attention
- * scores) still go to the original kernel.
+ * plain loop (0.3-3 GFLOP/s). Backpropagation asks for exactly those: dA = dY B^T, dB = A^T dY. So a
+ * transposed operand is transposed explicitly first (a copy, cheap next to the product); when only
+ * the left operand has batch dimensions they are folded into its rows; when both have them (attention),
+ * each batch item is its own 2-D product (perItemProducts).
  */
 export const batchMatMulWasm = composite('BatchMatMul', (s, inputs, attrs) => {
-  const orig = originalBatchMatMul;
-  if (!orig) throw new Error('BatchMatMul: the wasm backend kernel is missing');
+  const orig = original('BatchMatMul');
   const a = inputs.a;
   const b = inputs.b;
   if (!a || !b) throw new Error('BatchMatMul: expected inputs a and b');
   const transposeA = attrs.transposeA === true;
   const transposeB = attrs.transposeB === true;
+  const heap = heapBackend(s.backendRef);
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2 || !heap) {
+    return s.run2(orig, inputs, attrs);
+  }
   const batch = (t: TensorInfo): number => t.shape.slice(0, -2).reduce((x, y) => x * y, 1);
   const batchA = batch(a);
   const batchB = batch(b);
-  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2 || batchB > 1 || (batchA > 1 && transposeA)) {
-    return s.run2(orig, inputs, attrs);
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  if (batchB > 1) {
+    // Per-item products when the batches pair up one to one (or one side is a single matrix).
+    const paired = batchA === 1 || (batchA === batchB && outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]));
+    return paired ? perItemProducts(s, heap, orig, a, b, transposeA, transposeB, outer) : s.run2(orig, inputs, attrs);
   }
   const [ra, ca] = a.shape.slice(-2);
   const [rb, cb] = b.shape.slice(-2);
-  const a2 = transposeA ? s.transpose(s.reshape(a, [ra, ca]), [1, 0]) : s.reshape(a, [batchA * ra, ca]);
-  const b2 = transposeB ? s.transpose(s.reshape(b, [rb, cb]), [1, 0]) : s.reshape(b, [rb, cb]);
-  if (a2.shape[1] !== b2.shape[0]) {
-    throw new Error(`Error in matMul: inner shapes (${a2.shape[1]}) and (${b2.shape[0]}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+  const M = batchA * (transposeA ? ca : ra);
+  const K = transposeA ? ra : ca;
+  const N = transposeB ? rb : cb;
+  if (K !== (transposeB ? cb : rb)) {
+    throw new Error(`Error in matMul: inner shapes (${K}) and (${transposeB ? cb : rb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
   }
-  const weights = guardWeights(s, b2, `${b2.shape[0]}x${b2.shape[1]}`);
+  // XNNPACK packs its right operand when it first sees the buffer, at several times the cost of a
+  // transpose per element; for a fresh right operand much wider than the left one (weight gradients
+  // X^T dY: K pixels, M and N channels), C^T = B^T A^T packs the smaller one. Costs in transposed
+  // elements, packing counted as PACK of them.
+  const PACK = 5;
+  const bCached = !transposeB && matmulWeightShapes.get(b.dataId) === `${rb}x${cb}`;
+  const direct = (transposeA ? M * K : 0) + (transposeB ? K * N : 0) + (bCached ? 0 : PACK * K * N);
+  const swapped = (transposeB ? 0 : K * N) + (transposeA ? 0 : K * M) + PACK * K * M + M * N;
+  if (swapped < direct && !(transposeA && batchA > 1)) {
+    // Left operand B^T [N, K], right operand A^T [K, M] (batches of a folded into its columns).
+    const left = transposeB ? s.reshape(b, [N, K]) : s.reshape(transposeLast2(s, b, 1), [N, K]);
+    const right = transposeA ? s.reshape(a, [K, M]) : s.reshape(transposeLast2(s, s.reshape(a, [M, K]), 1), [K, M]);
+    const ct = s.run2(orig, { a: left, b: guardWeights(s, right, `${K}x${M}`) }, { transposeA: false, transposeB: false });
+    const c = s.reshape(transposeLast2(s, ct, 1), [M, N]);
+    return s.reshape(c, [...outer, M / batchA, N]);
+  }
+  // a as rows [batchA * m, k]; a transposed batch goes through an explicit transpose first.
+  const a2 = transposeA ? s.reshape(transposeLast2(s, a, batchA), [batchA * ca, ra]) : s.reshape(a, [batchA * ra, ca]);
+  const b2 = transposeB ? transposeLast2(s, b, 1) : s.reshape(b, [rb, cb]);
+  const b2d = s.reshape(b2, b2.shape.slice(-2));
+  if (a2.shape[1] !== b2d.shape[0]) {
+    throw new Error(`Error in matMul: inner shapes (${a2.shape[1]}) and (${b2d.shape[0]}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+  }
+  const weights = guardWeights(s, b2d, `${b2d.shape[0]}x${b2d.shape[1]}`);
   const out = s.run2(orig, { a: a2, b: weights }, { transposeA: false, transposeB: false });
-  // Output batch dimensions are a's (b has none); rank follows the higher-rank operand, as tfjs does.
-  const outerA = a.shape.slice(0, -2);
-  const outerB = b.shape.slice(0, -2);
-  const outer = outerA.length >= outerB.length ? outerA : outerB.map((d, i) => Math.max(d, outerA[i - (outerB.length - outerA.length)] ?? 1));
-  return s.reshape(out, [...outer, a2.shape[0] / batchA, b2.shape[1]]);
+  return s.reshape(out, [...outer, a2.shape[0] / batchA, b2d.shape[1]]);
 });
 // The original kernel binds its wasm function in its setup, which the backend runs for registered kernels.
-batchMatMulWasm.setupFunc = (backend) => originalBatchMatMul?.setupFunc?.(backend);
-
-/** tfjs-backend-wasm's own _FusedMatMul, wrapped below. */
-let originalFusedMatMul: KernelConfig | undefined;
+batchMatMulWasm.setupFunc = (backend) => originals.get('BatchMatMul')?.setupFunc?.(backend);
 
 /** _FusedMatMul with its right operand guarded like BatchMatMul's (same operator cache). */
 export const fusedMatMulWasm = composite('_FusedMatMul', (s, inputs, attrs) => {
-  const orig = originalFusedMatMul;
-  if (!orig) throw new Error('_FusedMatMul: the wasm backend kernel is missing');
+  const orig = original('_FusedMatMul');
   const b = inputs.b;
   if (!b) throw new Error('_FusedMatMul: missing input "b"');
   const rows = b.shape[b.shape.length - 2];
@@ -403,55 +632,50 @@ export const fusedMatMulWasm = composite('_FusedMatMul', (s, inputs, attrs) => {
   const weights = guardWeights(s, b, `${b.shape.slice(0, -2).join('x')}|${rows}x${cols}${attrs.transposeB === true ? 'T' : ''}`);
   return s.run2(orig, { ...inputs, b: weights }, attrs);
 });
-fusedMatMulWasm.setupFunc = (backend) => originalFusedMatMul?.setupFunc?.(backend);
-
-/** tfjs-backend-wasm's own Sum and Transpose, which the ones below delegate to. */
-let originalSum: KernelConfig | undefined;
-let originalMean: KernelConfig | undefined;
-let originalTranspose: KernelConfig | undefined;
+fusedMatMulWasm.setupFunc = (backend) => originals.get('_FusedMatMul')?.setupFunc?.(backend);
 
 /**
- * Sum and Mean over leading axes (bias gradients, gradients of broadcasting ops, batch statistics:
- * [N, C] -> [C]) as a product with a row of ones (or of 1/N) on XNNPACK's matmul path. wasm's own
- * reductions first transpose the reduced axes to the end, which for [8192, 256] costs 30-35 ms against
- * 0.2 ms here. Other reductions go to the original kernels.
+ * Sum and Mean over a contiguous block of axes that is not at the end (bias gradients, gradients of
+ * broadcasting ops, batch statistics: [N, C] -> [C], [B, N, C] -> [B, C]) as one pass over the heap in
+ * JavaScript, accumulated in double. wasm's own reductions first transpose the reduced axes to the end
+ * (30-40 ms for [16384, 128]). Reductions over the last axes (wasm's native case) and other dtypes go to
+ * the original kernels.
  */
-function leadingReduction(kernelName: 'Sum' | 'Mean', original: () => KernelConfig | undefined): KernelConfig {
+function blockReduction(kernelName: 'Sum' | 'Mean'): KernelConfig {
   const k = composite(kernelName, (s, inputs, attrs) => {
-    const orig = original();
-    const mm = originalBatchMatMul;
-    if (!orig || !mm) throw new Error(`${kernelName}: the wasm backend kernels are missing`);
+    const orig = original(kernelName);
     const x = inputs.x;
     if (!x) throw new Error(`${kernelName}: missing input "x"`);
     const rank = x.shape.length;
     const axes = tf.util.parseAxisParam((attrs.axis as number | number[] | undefined) ?? [...Array(rank).keys()], x.shape).sort((p, q) => p - q);
-    const leading = axes.length > 0 && axes.every((a, i) => a === i);
-    if (x.dtype !== 'float32' || rank < 2 || !leading || axes.length === rank) return s.run2(orig, inputs, attrs);
-    const p = x.shape.slice(0, axes.length).reduce((u, v) => u * v, 1);
-    const rest = x.shape.slice(axes.length);
-    const q = rest.reduce((u, v) => u * v, 1);
-    const ones = s.run('Fill', {}, { shape: [1, p], value: kernelName === 'Mean' ? 1 / p : 1, dtype: 'float32' });
-    const r = s.run2(mm, { a: ones, b: guardWeights(s, s.reshape(x, [p, q]), `${p}x${q}`) }, { transposeA: false, transposeB: false });
-    return s.reshape(r, attrs.keepDims === true ? [...axes.map(() => 1), ...rest] : rest);
+    const heap = heapBackend(s.backendRef);
+    const contiguous = axes.length > 0 && axes.every((a, i) => a === axes[0] + i) && new Set(axes).size === axes.length;
+    const last = axes.length > 0 ? axes[axes.length - 1] : -1;
+    if (x.dtype !== 'float32' || !heap || !contiguous || last === rank - 1) return s.run2(orig, inputs, attrs);
+    const prodOf = (xs: number[]): number => xs.reduce((u, v) => u * v, 1);
+    const outer = prodOf(x.shape.slice(0, axes[0]));
+    const count = prodOf(x.shape.slice(axes[0], last + 1));
+    const inner = prodOf(x.shape.slice(last + 1));
+    const kept = x.shape.filter((_, i) => i < axes[0] || i > last);
+    const outShape = attrs.keepDims === true ? x.shape.map((d, i) => (i >= axes[0] && i <= last ? 1 : d)) : kept;
+    return s.track(heapReduceMiddle(heap, x, outer, count, inner, kernelName === 'Mean', outShape));
   });
-  k.setupFunc = (backend) => original()?.setupFunc?.(backend);
+  k.setupFunc = (backend) => originals.get(kernelName)?.setupFunc?.(backend);
   return k;
 }
 
-/** Sum over leading axes as a product with ones (see leadingReduction). */
-export const sumWasm = leadingReduction('Sum', () => originalSum);
-/** Mean over leading axes as a product with 1/N (see leadingReduction). */
-export const meanWasm = leadingReduction('Mean', () => originalMean);
-
+/** Sum over a block of axes not at the end, over the heap (see blockReduction). */
+export const sumWasm = blockReduction('Sum');
+/** Mean over a block of axes not at the end, over the heap (see blockReduction). */
+export const meanWasm = blockReduction('Mean');
 
 /**
  * 2-D transposes of tall matrices as a 4-D transpose of 32x32 tiles: wasm's 2-D kernel walks the
  * output with a large input stride (39 ms for [8192, 256]; 4 ms tiled). Other transposes go to the
- * original.
+ * original (a JavaScript loop over the heap was slower than wasm's kernel for every other shape tried).
  */
 export const transposeWasm = composite('Transpose', (s, inputs, attrs) => {
-  const orig = originalTranspose;
-  if (!orig) throw new Error('Transpose: the wasm backend kernel is missing');
+  const orig = original('Transpose');
   const x = inputs.x;
   if (!x) throw new Error('Transpose: missing input "x"');
   const perm = attrs.perm as number[];
@@ -462,12 +686,9 @@ export const transposeWasm = composite('Transpose', (s, inputs, attrs) => {
   const tiles = s.run2(orig, { x: s.reshape(x, [r / T, T, c / T, T]) }, { perm: [2, 3, 0, 1] });
   return s.reshape(tiles, [c, r]);
 });
-transposeWasm.setupFunc = (backend) => originalTranspose?.setupFunc?.(backend);
+transposeWasm.setupFunc = (backend) => originals.get('Transpose')?.setupFunc?.(backend);
 
-/**
- * SplitV through the Slice above, so that splitting channels of an NHWC tensor is a 2-D copy rather
- * than wasm's rank-4 JavaScript loop.
- */
+/** SplitV as copies over the heap (see Slice): splitting the channels of an NHWC tensor is a strided copy. */
 export const splitVWasm: KernelConfig = {
   kernelName: 'SplitV',
   backendName: 'wasm',
@@ -476,6 +697,36 @@ export const splitVWasm: KernelConfig = {
     if (!x) throw new Error('SplitV: missing input "x"');
     const axis = tf.util.parseAxisParam(attrs?.axis as number, x.shape)[0];
     const sizes = tf.backend_util.prepareSplitSize(x, attrs?.numOrSizeSplits as number | number[], axis);
+    const heap = heapBackend(backend);
+    if (heap && heapDtype(x.dtype)) {
+      const outer = x.shape.slice(0, axis).reduce((u, v) => u * v, 1);
+      const inner = x.shape.slice(axis + 1).reduce((u, v) => u * v, 1);
+      const k = sizes.length;
+      if (outer > 1 && k > 1 && sizes.every((n) => n === sizes[0]) && sizes[0] * inner > 0) {
+        // Equal pieces of an inner axis: one wasm transpose [outer, k, piece] -> [k, outer, piece] makes
+        // every piece contiguous, then each is one copy.
+        const piece = sizes[0] * inner;
+        const s = new Scope(backend as KernelBackend);
+        try {
+          const t = s.run2(original('Transpose'), { x: s.reshape(x, [outer, k, piece]) }, { perm: [1, 0, 2] });
+          const outs = sizes.map((n) => {
+            const shape = x.shape.slice();
+            shape[axis] = n;
+            return heap.makeOutput(shape, x.dtype);
+          });
+          const src = heap.typedArrayFromHeap(t);
+          const chunk = outer * piece;
+          for (const [i, o] of outs.entries()) heap.typedArrayFromHeap(o).set(src.subarray(i * chunk, (i + 1) * chunk));
+          s.finish(t);
+          heap.disposeData(t.dataId);
+          return outs;
+        } catch (e) {
+          s.abort();
+          throw e;
+        }
+      }
+      return heapSplit(heap, x, axis, sizes);
+    }
     const begin = new Array<number>(x.shape.length).fill(0);
     const outs: TensorInfo[] = [];
     try {
@@ -493,8 +744,28 @@ export const splitVWasm: KernelConfig = {
   },
 };
 
-/** wasm kernels that exist but are replaced because the composite is much faster. */
-const REPLACED = new Set(['Conv2DBackpropInput', 'Slice', 'BatchMatMul', '_FusedMatMul', 'Sum', 'Mean', 'Transpose', 'SplitV']);
+/**
+ * Identity sharing its input's buffer (a reference count), as the cpu backend's does: tfjs clones
+ * every tensor it saves for backpropagation, and wasm's own Identity copies it. Tensors never write
+ * into their buffers (a variable's assign takes the new value's buffer), so a shared buffer is safe;
+ * the matmul operator cache keys on the buffer, which a clone keeps with its shape (guardWeights
+ * copies explicitly). Strings go to the original.
+ */
+export const identityWasm: KernelConfig = {
+  kernelName: 'Identity',
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const x = inputs.x;
+    if (!x) throw new Error('Identity: missing input "x"');
+    const heap = heapBackend(backend);
+    if (!heap || x.dtype === 'string' || x.dtype === 'complex64') return original('Identity').kernelFunc({ inputs, backend, attrs });
+    heap.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
+  },
+};
+
+/** wasm kernels that exist but are replaced because the new route is much faster. */
+const REPLACED = new Set(['Conv2DBackpropInput', 'Slice', 'BatchMatMul', '_FusedMatMul', 'Sum', 'Mean', 'Transpose', 'SplitV', 'Identity']);
 
 /** Every kernel this module adds to the wasm backend. */
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
@@ -510,6 +781,7 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   splitVWasm,
   fusedMatMulWasm,
   meanWasm,
+  identityWasm,
 ];
 
 /**
@@ -523,12 +795,7 @@ export function registerWasmTrainingKernels(): string[] {
     if (existing === k) continue;
     if (existing) {
       if (!REPLACED.has(k.kernelName)) continue;
-      if (k === sliceWasm) originalSlice = existing;
-      if (k === batchMatMulWasm) originalBatchMatMul = existing;
-      if (k === sumWasm) originalSum = existing;
-      if (k === meanWasm) originalMean = existing;
-      if (k === fusedMatMulWasm) originalFusedMatMul = existing;
-      if (k === transposeWasm) originalTranspose = existing;
+      originals.set(k.kernelName, existing);
       tf.unregisterKernel(k.kernelName, 'wasm');
     }
     tf.registerKernel(k);

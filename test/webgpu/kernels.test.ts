@@ -157,6 +157,14 @@ const CHECKS: Record<string, () => Promise<void>> = {
       ok(r, `split on axis ${axis} into ${JSON.stringify(sizes)}`);
     }
   },
+  async Identity() {
+    // tfjs clones every tensor it saves for backpropagation through Identity.
+    const r = await compareWithCpu(() => {
+      const x = t([3, 5, 4], 12);
+      return [tf.clone(x), tf.engine().runKernel('Identity', { x }) as Tensor];
+    });
+    ok(r, 'identity of [3,5,4]');
+  },
   async ResizeBilinearGrad() {
     // Non-square images, the case the cpu fix is about; up- and down-sampling.
     for (const [i, [images, out, alignCorners]] of ([[[2, 5, 8, 3], [10, 12], false], [[1, 9, 6, 2], [4, 7], true], [[2, 6, 10, 1], [3, 5], false]] as [Shape4, [number, number], boolean][]).entries()) {

@@ -1,0 +1,279 @@
+/**
+ * Kernels that read and write the wasm backend's heap directly from JavaScript, through the backend's
+ * own API only: `makeOutput` allocates an output, `typedArrayFromHeap` gives a view of a tensor's
+ * buffer, `disposeData` frees one. These are copies and reductions whose work is a single pass over
+ * memory, where tfjs-backend-wasm 4.22's kernels copy the whole input first (Slice reads it back with
+ * readSync), transpose it first (Sum, Mean) or walk it with a large stride (Transpose).
+ *
+ * A view is taken only after every allocation of the call: growing the heap detaches earlier views.
+ */
+import type { DataId, DataType, KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
+
+/** The part of tfjs-backend-wasm's BackendWasm these kernels use. */
+export interface WasmHeapBackend extends KernelBackend {
+  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  incRef(dataId: DataId): void;
+  refCount(dataId: DataId): number;
+}
+
+/** The backend as a heap backend, or undefined if it lacks the API (then callers use the original kernel). */
+export function heapBackend(b: unknown): WasmHeapBackend | undefined {
+  const w = b as Partial<WasmHeapBackend> | null;
+  return w && typeof w.makeOutput === 'function' && typeof w.typedArrayFromHeap === 'function' && typeof w.incRef === 'function' ? (w as WasmHeapBackend) : undefined;
+}
+
+/** dtypes whose buffers typedArrayFromHeap can view. */
+export function heapDtype(dtype: DataType): boolean {
+  return dtype === 'float32' || dtype === 'int32' || dtype === 'bool';
+}
+
+function prod(xs: readonly number[]): number {
+  let p = 1;
+  for (const v of xs) p *= v;
+  return p;
+}
+
+/** A copy of x in a new buffer (a fresh data id). */
+export function heapCopy(backend: WasmHeapBackend, x: TensorInfo): TensorInfo {
+  const out = backend.makeOutput(x.shape.slice(), x.dtype);
+  if (prod(x.shape) > 0) backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(x));
+  return out;
+}
+
+/**
+ * Merges the axes of a slice: an axis taken whole folds into the one before it (the range stays
+ * contiguous), size-1 axes of the input disappear.
+ */
+function mergeSliceAxes(shape: readonly number[], begin: readonly number[], size: readonly number[]): { shape: number[]; begin: number[]; size: number[] } {
+  const ms: number[] = [];
+  const mb: number[] = [];
+  const mz: number[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1) continue;
+    const whole = begin[i] === 0 && size[i] === shape[i];
+    if (ms.length > 0 && whole) {
+      const j = ms.length - 1;
+      ms[j] *= shape[i];
+      mb[j] *= shape[i];
+      mz[j] *= shape[i];
+    } else {
+      ms.push(shape[i]);
+      mb.push(begin[i]);
+      mz.push(size[i]);
+    }
+  }
+  if (ms.length === 0) return { shape: [1], begin: [0], size: [1] };
+  return { shape: ms, begin: mb, size: mz };
+}
+
+/** Runs shorter than this are copied element by element; longer ones with subarray/set. */
+const SET_RUN = 16;
+
+/**
+ * Copies the box [begin, begin + size) of x (shape `shape`, viewed flat as `src`) into `dst` from
+ * `dstOffset`, in row-major order.
+ */
+function copyBox(src: Float32Array | Int32Array | Uint8Array, shape: readonly number[], begin: readonly number[], size: readonly number[], dst: Float32Array | Int32Array | Uint8Array, dstOffset: number): void {
+  const m = mergeSliceAxes(shape, begin, size);
+  const r = m.shape.length;
+  const strides = new Array<number>(r);
+  strides[r - 1] = 1;
+  for (let i = r - 2; i >= 0; i--) strides[i] = strides[i + 1] * m.shape[i + 1];
+  let base = 0;
+  for (let i = 0; i < r; i++) base += m.begin[i] * strides[i];
+  const inner = m.size[r - 1];
+  const outer = prod(m.size.slice(0, r - 1));
+  if (outer === 0 || inner === 0) return;
+  let o = dstOffset;
+  if (r === 1) {
+    dst.set(src.subarray(base, base + inner), o);
+    return;
+  }
+  const idx = new Array<number>(r - 1).fill(0);
+  const useSet = inner >= SET_RUN;
+  // Fast path for the common 2-D case (rows of a matrix): no odometer.
+  if (r === 2) {
+    const stride = strides[0];
+    for (let row = 0; row < outer; row++, base += stride) {
+      if (useSet) dst.set(src.subarray(base, base + inner), o);
+      else for (let j = 0; j < inner; j++) dst[o + j] = src[base + j];
+      o += inner;
+    }
+    return;
+  }
+  for (let c = 0; c < outer; c++) {
+    if (useSet) dst.set(src.subarray(base, base + inner), o);
+    else for (let j = 0; j < inner; j++) dst[o + j] = src[base + j];
+    o += inner;
+    for (let d = r - 2; d >= 0; d--) {
+      idx[d]++;
+      base += strides[d];
+      if (idx[d] < m.size[d]) break;
+      base -= strides[d] * m.size[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/**
+ * x zero-padded by `paddings` ([before, after] per axis, none negative), over the heap: a zero fill and
+ * a copy of x into the interior box. wasm's own PadV2 takes 20 ms for [16, 32, 32, 128] here.
+ */
+export function heapPad(backend: WasmHeapBackend, x: TensorInfo, paddings: readonly (readonly [number, number])[]): TensorInfo {
+  const shape = x.shape.map((d, i) => d + paddings[i][0] + paddings[i][1]);
+  const out = backend.makeOutput(shape, x.dtype);
+  if (prod(shape) === 0) return out;
+  const dst = backend.typedArrayFromHeap(out);
+  dst.fill(0);
+  if (prod(x.shape) === 0) return out;
+  const src = backend.typedArrayFromHeap(x);
+  // Rows of x (its last axis, with whole trailing axes of the padded tensor merged in) into the box.
+  const r = shape.length;
+  let inner = x.shape[r - 1];
+  let axis = r - 1;
+  while (axis > 0 && paddings[axis][0] === 0 && paddings[axis][1] === 0) {
+    axis--;
+    inner *= x.shape[axis];
+  }
+  // Axes 0..axis-1 are iterated; axis `axis` is the start of the contiguous run of the padded tensor.
+  const strides = new Array<number>(r);
+  strides[r - 1] = 1;
+  for (let i = r - 2; i >= 0; i--) strides[i] = strides[i + 1] * shape[i + 1];
+  let base = 0;
+  for (let i = 0; i < r; i++) base += paddings[i][0] * strides[i];
+  const outerShape = x.shape.slice(0, axis);
+  const outer = prod(outerShape);
+  const idx = new Array<number>(axis).fill(0);
+  let o = 0;
+  for (let c = 0; c < outer; c++) {
+    if (inner >= SET_RUN) dst.set(src.subarray(o, o + inner), base);
+    else for (let j = 0; j < inner; j++) dst[base + j] = src[o + j];
+    o += inner;
+    for (let d = axis - 1; d >= 0; d--) {
+      idx[d]++;
+      base += strides[d];
+      if (idx[d] < outerShape[d]) break;
+      base -= strides[d] * outerShape[d];
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+/** Slice of x as a copy over the heap (begin and size already resolved, as parseSliceParams gives them). */
+export function heapSlice(backend: WasmHeapBackend, x: TensorInfo, begin: readonly number[], size: readonly number[]): TensorInfo {
+  const out = backend.makeOutput(size.slice(), x.dtype);
+  if (prod(size) === 0) return out;
+  copyBox(backend.typedArrayFromHeap(x), x.shape, begin, size, backend.typedArrayFromHeap(out), 0);
+  return out;
+}
+
+/** Splits x along `axis` into pieces of the given sizes, each a copy over the heap. */
+export function heapSplit(backend: WasmHeapBackend, x: TensorInfo, axis: number, sizes: readonly number[]): TensorInfo[] {
+  const outs = sizes.map((n) => {
+    const s = x.shape.slice();
+    s[axis] = n;
+    return backend.makeOutput(s, x.dtype);
+  });
+  const src = backend.typedArrayFromHeap(x);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  for (const [i, n] of sizes.entries()) {
+    if (n > 0 && prod(outs[i].shape) > 0) copyBox(src, x.shape, begin, outs[i].shape, backend.typedArrayFromHeap(outs[i]), 0);
+    begin[axis] += n;
+  }
+  return outs;
+}
+
+/**
+ * Sum (scale 1) or mean (scale 1/count) of a float32 x viewed as [outer, count, inner] over its middle
+ * axis, accumulated in double. Output shape `outShape` (outer * inner elements).
+ */
+export function heapReduceMiddle(backend: WasmHeapBackend, x: TensorInfo, outer: number, count: number, inner: number, mean: boolean, outShape: number[]): TensorInfo {
+  const out = backend.makeOutput(outShape, 'float32');
+  if (outer * inner === 0) return out;
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  if (count === 0) {
+    // An empty mean is 0, as on the cpu backend.
+    dst.fill(0);
+    return out;
+  }
+  const src = backend.typedArrayFromHeap(x) as Float32Array;
+  const acc = new Float64Array(inner);
+  const scale = mean ? 1 / count : 1;
+  for (let o = 0; o < outer; o++) {
+    acc.fill(0);
+    let base = o * count * inner;
+    let r = 0;
+    // Eight rows per pass over the accumulator (their float32 values summed in double first).
+    for (; r + 8 <= count; r += 8, base += 8 * inner) {
+      const b1 = base + inner, b2 = b1 + inner, b3 = b2 + inner, b4 = b3 + inner, b5 = b4 + inner, b6 = b5 + inner, b7 = b6 + inner;
+      for (let j = 0; j < inner; j++) {
+        acc[j] += src[base + j] + src[b1 + j] + src[b2 + j] + src[b3 + j] + src[b4 + j] + src[b5 + j] + src[b6 + j] + src[b7 + j];
+      }
+    }
+    for (; r < count; r++, base += inner) {
+      for (let j = 0; j < inner; j++) acc[j] += src[base + j];
+    }
+    const ob = o * inner;
+    // Mean divides the double sum (as the cpu backend divides its sum), rounding once.
+    for (let j = 0; j < inner; j++) dst[ob + j] = mean ? acc[j] * scale : acc[j];
+  }
+  return out;
+}
+
+/** acc[a + c] += x[xb + c] * d[db + c] for c < n. */
+function mulAcc(acc: Float64Array, a: number, x: Float32Array, xb: number, d: Float32Array, db: number, n: number): void {
+  for (let c = 0; c < n; c++) acc[a + c] += x[xb + c] * d[db + c];
+}
+
+/**
+ * Filter gradient of a depthwise convolution over the heap: for each filter tap (i, j),
+ * dw[i, j, c, q] = sum over n, y, x of x[n, y*sh + i*dh - top, x*sw + j*dw - left, c] * dy[n, y, x, c*m + q],
+ * with the channel axis innermost (contiguous in x, dy and the accumulator), accumulated in double.
+ */
+export function heapDepthwiseFilterGrad(
+  backend: WasmHeapBackend, x: TensorInfo, dy: TensorInfo,
+  p: { kh: number; kw: number; sh: number; sw: number; dh: number; dw: number; top: number; left: number; m: number },
+): TensorInfo {
+  const [N, H, W, C] = x.shape;
+  const [, oh, ow] = dy.shape;
+  const { kh, kw, sh, sw, dh, dw, top, left, m } = p;
+  const out = backend.makeOutput([kh, kw, C, m], 'float32');
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  const xs = backend.typedArrayFromHeap(x) as Float32Array;
+  const ds = backend.typedArrayFromHeap(dy) as Float32Array;
+  const CM = C * m;
+  const acc = new Float64Array(kh * kw * CM);
+  // Output pixel outermost: its dy row stays in cache for all kh*kw taps, and the accumulator
+  // (kh*kw*C*m doubles) too.
+  for (let n = 0; n < N; n++) {
+    for (let y = 0; y < oh; y++) {
+      for (let xo = 0; xo < ow; xo++) {
+        const db = ((n * oh + y) * ow + xo) * CM;
+        for (let i = 0; i < kh; i++) {
+          const yy = y * sh + i * dh - top;
+          if (yy < 0 || yy >= H) continue;
+          const xRow = (n * H + yy) * W;
+          for (let j = 0; j < kw; j++) {
+            const xx = xo * sw + j * dw - left;
+            if (xx < 0 || xx >= W) continue;
+            const xb = (xRow + xx) * C;
+            const a0 = (i * kw + j) * CM;
+            if (m === 1) {
+              mulAcc(acc, a0, xs, xb, ds, db, C);
+            } else {
+              for (let c = 0; c < C; c++) {
+                const xv = xs[xb + c];
+                for (let q = 0; q < m; q++) acc[a0 + c * m + q] += xv * ds[db + c * m + q];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  for (let t = 0; t < acc.length; t++) dst[t] = acc[t];
+  return out;
+}
+

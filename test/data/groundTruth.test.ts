@@ -67,3 +67,18 @@ void test('GT equals a dense numpy/scipy computation to 1e-4 (blur, min-max, res
 void test('GT rejects a wrong channel count', () => {
   assert.throws(() => buildGroundTruth([[]], 10, 10), /expected 6 channel point lists, got 1/);
 });
+
+void test('groundTruthOf: the same maps as buildGroundTruth, remembered by all their inputs, handed out as copies', async () => {
+  const { groundTruthOf } = await import('../../kernel/ml/data/loading');
+  const pts: [number, number][][] = [[[10, 12], [40, 30]], [], [[5, 5]], [], [], [[60, 2]]];
+  const first = groundTruthOf(pts, 64, 48, { size: 32 });
+  assert.deepEqual(first, buildGroundTruth(pts, 64, 48, { size: 32 }));
+  first.fill(-1);
+  const again = groundTruthOf(pts, 64, 48, { size: 32 });
+  assert.deepEqual(again, buildGroundTruth(pts, 64, 48, { size: 32 }), 'a caller changing its copy must not change the remembered map');
+  for (const [w, h, o] of [[64, 48, { size: 16 }], [64, 50, { size: 32 }], [64, 48, { size: 32, zeroChannels: [0] }]] as const) {
+    assert.deepEqual(groundTruthOf(pts, w, h, o), buildGroundTruth(pts, w, h, o), `${w}x${h} ${JSON.stringify(o)}`);
+  }
+  const moved = pts.map((c) => c.map(([x, y]) => [x + 1, y] as [number, number]));
+  assert.deepEqual(groundTruthOf(moved, 64, 48, { size: 32 }), buildGroundTruth(moved, 64, 48, { size: 32 }), 'other points, another map');
+});

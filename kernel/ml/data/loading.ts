@@ -5,7 +5,7 @@
  * {@link toCalPair} turns the arrays into the tensors of `ds.get(i)`.
  */
 import { tf } from '../../runtime/tf';
-import { buildGroundTruth } from './groundTruth';
+import { buildGroundTruth, type ChannelPoints, type GroundTruthOptions } from './groundTruth';
 import { CalDataError } from './errors';
 import { decodeImage, flipHwc, flipPose, toFloat, type Normalization } from './image';
 import { maskedChannels, maskingApplies, nonInteractiveContacts, type MaskMode, type PairRef } from './pairing';
@@ -63,6 +63,36 @@ export interface LoadSettings {
   readonly options: { readonly size: number; readonly normalize: Normalization; readonly mask: MaskMode; readonly regionMask: boolean };
 }
 
+/** GT maps built so far, by everything that determines them; oldest dropped beyond {@link GT_CACHE_BYTES}. */
+const gtCache = new Map<string, Float32Array>();
+let gtCacheBytes = 0;
+/** Memory the GT cache may hold (at 96 px a pair's two maps take 0.44 MB, at 224 px 2.4 MB). */
+export const GT_CACHE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * {@link buildGroundTruth}, remembered: every epoch loads the same pairs, and building a map costs more than
+ * decoding the image. The map is a function of the points, the image size and the options, which form the key.
+ * Returns a copy (augmentation flips it in place).
+ */
+export function groundTruthOf(contacts: ChannelPoints, width: number, height: number, options: GroundTruthOptions): Float32Array {
+  const key = `${width}x${height}|${options.size ?? 224}|${(options.zeroChannels ?? []).join(',')}|${options.eps ?? ''}|${JSON.stringify(contacts)}`;
+  let map = gtCache.get(key);
+  if (map) {
+    // Most recently used last.
+    gtCache.delete(key);
+  } else {
+    map = buildGroundTruth(contacts, width, height, options);
+    gtCacheBytes += map.byteLength;
+    while (gtCacheBytes > GT_CACHE_BYTES && gtCache.size > 0) {
+      const [oldKey, old] = gtCache.entries().next().value as [string, Float32Array];
+      gtCache.delete(oldKey);
+      gtCacheBytes -= old.byteLength;
+    }
+  }
+  gtCache.set(key, map);
+  return map.slice();
+}
+
 /** A pair loaded into plain arrays (no tensors yet). */
 export interface PairArrays {
   index: number;
@@ -99,9 +129,9 @@ export async function loadPairArrays(settings: LoadSettings, index: number, p: P
   const [bn, cn] = jit();
   const imageIn = toFloat(a.rgb, settings.options.normalize, bi, ci);
   const imageNon = toFloat(b.rgb, settings.options.normalize, bn, cn);
-  const gtIn = buildGroundTruth(p.inter.contacts, p.inter.width, p.inter.height, { size: S });
+  const gtIn = groundTruthOf(p.inter.contacts, p.inter.width, p.inter.height, { size: S });
   const nonContacts = nonInteractiveContacts(p, masking, settings.options.regionMask);
-  const gtNon = buildGroundTruth(nonContacts, p.non.width, p.non.height, { size: S, zeroChannels: masked });
+  const gtNon = groundTruthOf(nonContacts, p.non.width, p.non.height, { size: S, zeroChannels: masked });
   const pose = new Float32Array(17 * 3);
   const kps = p.inter.pose ?? [];
   const sx = S / p.inter.width, sy = S / p.inter.height;

@@ -59,6 +59,13 @@ export function shareSizes(n: number, k: number): number[] {
   return Array.from({ length: used }, (_, i) => Math.floor(n / used) + (i < n % used ? 1 : 0));
 }
 
+/** acc = w g (first) or acc += w g: one tight loop, kept on its own so that it stays optimised. */
+function addScaled(acc: Float32Array, g: Float32Array, w: number, first: boolean): void {
+  const n = acc.length;
+  if (first) for (let e = 0; e < n; e++) acc[e] = w * g[e];
+  else for (let e = 0; e < n; e++) acc[e] += w * g[e];
+}
+
 export class ReplicaPool {
   private readonly slots: ParamSlot[];
   private readonly weights: Float32Array;
@@ -215,8 +222,7 @@ export class ReplicaPool {
           if (!got[j]) g.fill(0, s.offset, s.offset + s.size);
         });
       }
-      if (i === 0) for (let e = 0; e < acc.length; e++) acc[e] = w * g[e];
-      else for (let e = 0; e < acc.length; e++) acc[e] += w * g[e];
+      addScaled(acc, g, w, i === 0);
     });
     this.slots.forEach((s, j) => {
       if (has[j]) grads[vars[j].name] = acc.subarray(s.offset, s.offset + s.size);

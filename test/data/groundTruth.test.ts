@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildGroundTruth, gaussianKernel1d, gtKernelSize, gtSigma, reflect101 } from '../../kernel/ml/data/groundTruth';
+import { groundTruthOf } from '../../kernel/ml/data/loading';
 
 interface Case { width: number; height: number; size: number; contacts: [number, number][][]; zero?: number[] }
 
@@ -68,8 +69,7 @@ void test('GT rejects a wrong channel count', () => {
   assert.throws(() => buildGroundTruth([[]], 10, 10), /expected 6 channel point lists, got 1/);
 });
 
-void test('groundTruthOf: the same maps as buildGroundTruth, remembered by all their inputs, handed out as copies', async () => {
-  const { groundTruthOf } = await import('../../kernel/ml/data/loading');
+void test('groundTruthOf: the same maps as buildGroundTruth, remembered by all their inputs, handed out as copies', () => {
   const pts: [number, number][][] = [[[10, 12], [40, 30]], [], [[5, 5]], [], [], [[60, 2]]];
   const first = groundTruthOf(pts, 64, 48, { size: 32 });
   assert.deepEqual(first, buildGroundTruth(pts, 64, 48, { size: 32 }));

@@ -506,6 +506,17 @@ function transposeLast2(s: Scope, x: TensorInfo, batch: number): TensorInfo {
   return s.transpose(s.reshape(x, [batch, r, c]), [0, 2, 1]);
 }
 
+/** Relative cost of XNNPACK packing a right operand, per element, against moving an element once. */
+const PACK_COST = 5;
+
+/** dst[dOff + c * rows + r] = src[sOff + r * cols + c]: a [rows, cols] block transposed. */
+function transposeInto(src: Float32Array, sOff: number, rows: number, cols: number, dst: Float32Array, dOff: number): void {
+  for (let r = 0; r < rows; r++) {
+    const row = sOff + r * cols;
+    for (let c = 0; c < cols; c++) dst[dOff + c * rows + r] = src[row + c];
+  }
+}
+
 /**
  * A product with both operands batched (attention scores and their gradients) as one 2-D XNNPACK
  * product per batch item: each item's matrices are copied out of the batch (the operator is cached
@@ -532,22 +543,39 @@ function perItemProducts(s: Scope, heap: WasmHeapBackend, mm: KernelConfig, a: T
   const sa = m * k;
   const sb = k * n;
   const so = m * n;
+  // XNNPACK packs each item's right operand (a fresh buffer): for a short left operand and a wide right one
+  // (m << n, e.g. [6, 1024] x [1024, 64]) C^T = B^T A^T packs the small one, at the price of three transposes
+  // (costs in elements moved, packing counted as PACK_COST of them, as for 2-D products).
+  const swap = PACK_COST * k * n > PACK_COST * k * m + k * n + k * m + m * n;
+  const [lr, lc, rr, rc] = swap ? [n, k, k, m] : [m, k, k, n];
   // One left-operand buffer, refilled for each item (XNNPACK caches by the right operand only); the
   // right operand is a new buffer for every item, so that no item meets another's cached operator.
-  const ai = s.track(heap.makeOutput([m, k], 'float32'));
-  if (batchA === 1) heap.typedArrayFromHeap(ai).set(heap.typedArrayFromHeap(a3));
+  const left = s.track(heap.makeOutput([lr, lc], 'float32'));
+  const fillLeft = (i: number): void => {
+    const src = swap ? heap.typedArrayFromHeap(b3) : heap.typedArrayFromHeap(a3);
+    const dst = heap.typedArrayFromHeap(left) as Float32Array;
+    const item = swap ? (batchB === 1 ? 0 : i) : batchA === 1 ? 0 : i;
+    if (swap) transposeInto(src as Float32Array, item * sb, k, n, dst, 0);
+    else dst.set((src as Float32Array).subarray(item * sa, (item + 1) * sa));
+  };
+  const leftShared = swap ? batchB === 1 : batchA === 1;
+  if (leftShared) fillLeft(0);
   for (let i = 0; i < batch; i++) {
-    const bi = heap.makeOutput([k, n], 'float32');
+    const ri = heap.makeOutput([rr, rc], 'float32');
     let oi: TensorInfo | undefined;
     try {
       // Views are taken after the allocations (a heap that grows detaches older views).
-      if (batchA > 1) heap.typedArrayFromHeap(ai).set(heap.typedArrayFromHeap(a3).subarray(i * sa, (i + 1) * sa));
-      const ib = batchB === 1 ? 0 : i;
-      heap.typedArrayFromHeap(bi).set(heap.typedArrayFromHeap(b3).subarray(ib * sb, (ib + 1) * sb));
-      oi = mm.kernelFunc({ inputs: { a: ai, b: bi }, backend: heap, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
-      heap.typedArrayFromHeap(out).set(heap.typedArrayFromHeap(oi), i * so);
+      if (!leftShared) fillLeft(i);
+      const rdst = heap.typedArrayFromHeap(ri) as Float32Array;
+      if (swap) transposeInto(heap.typedArrayFromHeap(a3) as Float32Array, (batchA === 1 ? 0 : i) * sa, m, k, rdst, 0);
+      else rdst.set((heap.typedArrayFromHeap(b3) as Float32Array).subarray((batchB === 1 ? 0 : i) * sb, ((batchB === 1 ? 0 : i) + 1) * sb));
+      oi = mm.kernelFunc({ inputs: { a: left, b: ri }, backend: heap, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
+      const res = heap.typedArrayFromHeap(oi) as Float32Array;
+      const dst = heap.typedArrayFromHeap(out) as Float32Array;
+      if (swap) transposeInto(res, 0, n, m, dst, i * so);
+      else dst.set(res, i * so);
     } finally {
-      heap.disposeData(bi.dataId);
+      heap.disposeData(ri.dataId);
       if (oi) heap.disposeData(oi.dataId);
     }
   }
@@ -595,11 +623,10 @@ export const batchMatMulWasm = composite('BatchMatMul', (s, inputs, attrs) => {
   // XNNPACK packs its right operand when it first sees the buffer, at several times the cost of a
   // transpose per element; for a fresh right operand much wider than the left one (weight gradients
   // X^T dY: K pixels, M and N channels), C^T = B^T A^T packs the smaller one. Costs in transposed
-  // elements, packing counted as PACK of them.
-  const PACK = 5;
+  // elements, packing counted as PACK_COST of them.
   const bCached = !transposeB && matmulWeightShapes.get(b.dataId) === `${rb}x${cb}`;
-  const direct = (transposeA ? M * K : 0) + (transposeB ? K * N : 0) + (bCached ? 0 : PACK * K * N);
-  const swapped = (transposeB ? 0 : K * N) + (transposeA ? 0 : K * M) + PACK * K * M + M * N;
+  const direct = (transposeA ? M * K : 0) + (transposeB ? K * N : 0) + (bCached ? 0 : PACK_COST * K * N);
+  const swapped = (transposeB ? 0 : K * N) + (transposeA ? 0 : K * M) + PACK_COST * K * M + M * N;
   if (swapped < direct && !(transposeA && batchA > 1)) {
     // Left operand B^T [N, K], right operand A^T [K, M] (batches of a folded into its columns).
     const left = transposeB ? s.reshape(b, [N, K]) : s.reshape(transposeLast2(s, b, 1), [N, K]);

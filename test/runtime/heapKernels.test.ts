@@ -29,6 +29,11 @@ void test('BatchMatMul with both operands batched (one product per item) matches
     { a: [2, 2, 17, 8], b: [2, 2, 8, 17], tA: false, tB: false },
     { a: [2, 2, 17, 8], b: [2, 2, 17, 8], tA: false, tB: true },
     { a: [2, 2, 17, 17], b: [2, 2, 17, 8], tA: true, tB: false },
+    // a short left operand against a wide right one: computed per item as (B^T A^T)^T
+    { a: [3, 6, 40], b: [3, 40, 50], tA: false, tB: false },
+    { a: [2, 2, 40, 5], b: [2, 2, 33, 40], tA: true, tB: true },
+    { a: [1, 3, 40], b: [4, 40, 64], tA: false, tB: false },
+    { a: [2, 1, 70], b: [2, 70, 9], tA: false, tB: false },
   ];
   for (const [i, c] of cases.entries()) {
     const r = await compareBackends(() => tf.matMul(rand(c.a, 200 + i), rand(c.b, 220 + i), c.tA, c.tB));

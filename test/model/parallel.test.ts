@@ -175,3 +175,13 @@ void test('training on wasm (1 thread and 2 replicas) follows training on the cp
     for (const w of wasm) w.model.dispose();
   }
 });
+
+void test('no more replicas start than a batch has pairs', async () => {
+  const model = PIALNet.create('nano');
+  const data = [makeBatch(2, 64, 21)];
+  const r = await train(model, data, { steps: 1, threads: 4, display: false });
+  assert.equal(r.state, 'done');
+  assert.equal(r.payload.threads, 2);
+  model.dispose();
+  tf.dispose(data.flatMap((b) => [b.interactive, b.nonInteractive, b.pose, b.gtIn, b.gtNon]));
+});

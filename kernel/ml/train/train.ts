@@ -249,7 +249,8 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
   }
   const microBatch = options.microBatch ?? defaultMicroBatch(model, tf.getBackend());
   const requestedThreads = options.threads === undefined ? trainingThreads() : parseThreads(options.threads, 'train: option threads');
-  const threads = REPLICA_BACKENDS.includes(tf.getBackend()) ? Math.min(requestedThreads, batchSize) : 1;
+  // At most this many replicas; they start with the first batch, one per pair at most.
+  let threads = REPLICA_BACKENDS.includes(tf.getBackend()) ? requestedThreads : 1;
   const names = [...model.params.specs.keys()];
   const groupOf = (n: string): string => model.params.specs.get(n)!.group;
   model.build();
@@ -369,13 +370,16 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
   let pairsPerSec = 0;
   const timeLimitAt = options.timeLimitSec !== undefined ? Date.now() + options.timeLimitSec * 1000 : Infinity;
   let pool: ReplicaPool | undefined;
-  if (threads > 1) {
+  const startReplicas = async (pairs: number): Promise<void> => {
+    threads = Math.min(threads, pairs);
+    if (threads <= 1) return;
     try {
       pool = await ReplicaPool.start(model, threads, microBatch);
     } catch (e) {
-      failed(new TrainingError(`could not start ${threads} training threads: ${(e as Error).message}; train(model, data, { threads: 1 }) trains in the kernel's own thread`));
+      throw new TrainingError(`could not start ${threads} training threads: ${(e as Error).message}; train(model, data, { threads: 1 }) trains in the kernel's own thread`);
     }
-  }
+  };
+  const parallel = threads > 1;
   try {
     outer: while (st.step < st.totalSteps) {
       let epochLoss = 0;
@@ -384,7 +388,7 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
       let sawBatch = false;
       // With replicas computing, the kernel's thread is free to load the next batch meanwhile.
       const source = iterateSource(data, st.epoch, sourceOptions);
-      for await (const item of pool ? prefetched(source, (x) => disposeBatches && disposeBatch(adapt(x))) : source) {
+      for await (const item of parallel ? prefetched(source, (x) => disposeBatches && disposeBatch(adapt(x))) : source) {
         sawBatch = true;
         // Resuming mid-epoch: skip the batches the interrupted run already trained on.
         if (skip > 0) {
@@ -404,6 +408,7 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
           let lossIn: number;
           let lossNon: number;
           let grads: Record<string, Gradient>;
+          if (parallel && !pool && threads > 1) await startReplicas(batch.nonInteractive.shape[0]);
           if (pool) {
             let r;
             try {

@@ -2,8 +2,9 @@
 // wasm backend (the CPU backend of this machine), and the `paper` configuration's parameter count counted from
 // real variables.
 import { record } from './record';
+import { randomPairBatch } from './randomBatch';
 import { initRuntime, runtimeInfo, tf } from '../kernel/runtime/index';
-import { PIALNet, PAPER_PARAMS_M, type PairBatch } from '../kernel/ml/model/index';
+import { PIALNet, PAPER_PARAMS_M, disposeBatch, type PairBatch } from '../kernel/ml/model/index';
 import { metricsBatch } from '../kernel/ml/metrics/index';
 import { train, pialLoss } from '../kernel/ml/train/index';
 import { trainingThreads } from '../kernel/runtime/threads';
@@ -18,16 +19,6 @@ function blobMaps(n: number, size: number, seed: number): tf.Tensor3D {
     const d = tf.add(tf.square(tf.sub(yy, cy)), tf.square(tf.sub(xx, cx)));
     return tf.exp(tf.div(tf.neg(d), 2 * 0.1 * 0.1)) as tf.Tensor3D;
   });
-}
-
-function batch(n: number, size: number): PairBatch {
-  return tf.tidy(() => ({
-    interactive: tf.randomNormal([n, size, size, 3], 0, 1, 'float32', 1) as tf.Tensor4D,
-    nonInteractive: tf.randomNormal([n, size, size, 3], 0, 1, 'float32', 2) as tf.Tensor4D,
-    pose: tf.randomUniform([n, 17, 3], 0, 1, 'float32', 3) as tf.Tensor3D,
-    gtIn: tf.randomUniform([n, size, size, 6], 0, 1, 'float32', 4) as tf.Tensor4D,
-    gtNon: tf.randomUniform([n, size, size, 6], 0, 1, 'float32', 5) as tf.Tensor4D,
-  }));
 }
 
 /**
@@ -77,11 +68,11 @@ async function main(): Promise<void> {
   const trainFigures: Record<string, number> = {};
   const trainRate = async (inputSize: number, threads: number): Promise<number> => {
     const m = PIALNet.create({ base: 'small', name: 'small', inputSize });
-    const bb = batch(8, inputSize);
+    const bb = randomPairBatch(8, inputSize);
     const stamps: number[] = [];
     await train(m, [bb], { steps: 8, threads, display: false, onBatchEnd: () => void stamps.push(performance.now()) });
     m.dispose();
-    tf.dispose([bb.interactive, bb.nonInteractive, bb.pose, bb.gtIn, bb.gtNon]);
+    disposeBatch(bb);
     return (8 * 6) / ((stamps[7] - stamps[1]) / 1000);
   };
   for (const inputSize of [128, 96]) {
@@ -94,7 +85,7 @@ async function main(): Promise<void> {
   // small: milliseconds per kernel of one training step (128 px, batch 8, 1 thread; tf.profile after 2 steps).
   const model = PIALNet.create('small');
   const size = model.options.inputSize;
-  const b = batch(8, size);
+  const b = randomPairBatch(8, size);
   const kernelFigures = await stepKernels(model, b);
 
   // small: inference throughput, batch 8.
@@ -108,7 +99,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < 5; i++) await predictOnce();
   const inferPerSec = (8 * 5) / ((performance.now() - t1) / 1000);
   model.dispose();
-  tf.dispose([b.interactive, b.nonInteractive, b.pose, b.gtIn, b.gtNon]);
+  disposeBatch(b);
 
   // paper: parameters counted from real variables.
   const paper = PIALNet.create('paper', { build: true });

@@ -4,6 +4,7 @@
  * the controller passes a reader over `workspace.getConfiguration('affordanceLab')`.
  */
 import type { BackendChoice } from '../kernel/protocol';
+import { MAX_THREADS, THREADS_ENV } from '../kernel/runtime/threads';
 
 /** Every accepted value of `affordanceLab.backend` and AFFORDANCE_LAB_BACKEND. */
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
@@ -68,8 +69,8 @@ function optionalBoolean(read: (key: string) => unknown, key: string): boolean {
 function optionalThreads(read: (key: string) => unknown, key: string): number | undefined {
   const v = read(key);
   if (v === undefined || v === null || v === 0) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 64) {
-    throw new SettingsError(`setting affordanceLab.${key} is ${JSON.stringify(v)}; expected a whole number from 1 to 64, or 0 for one per core`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_THREADS) {
+    throw new SettingsError(`setting affordanceLab.${key} is ${JSON.stringify(v)}; expected a whole number from 1 to ${MAX_THREADS}, or 0 for one per core`);
   }
   return v;
 }
@@ -124,7 +125,7 @@ export function kernelLaunch(
 ): { nodePath: string; env: Record<string, string> } {
   // The kernel's runtime reads these variables (the host's own values, if set, reach it too and win).
   const software: Record<string, string> = settings.webgpuAllowSoftware ? { AFFORDANCE_LAB_WEBGPU_ALLOW_SOFTWARE: '1' } : {};
-  if (settings.trainingThreads && !hostEnv.AFFORDANCE_LAB_THREADS?.trim()) software.AFFORDANCE_LAB_THREADS = String(settings.trainingThreads);
+  if (settings.trainingThreads && !hostEnv[THREADS_ENV]?.trim()) software[THREADS_ENV] = String(settings.trainingThreads);
   if (settings.nodePath) return { nodePath: settings.nodePath, env: { ...software } };
   return { nodePath: hostExecPath, env: { ELECTRON_RUN_AS_NODE: '1', ...software } };
 }

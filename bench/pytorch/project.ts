@@ -4,7 +4,8 @@
 import { record } from '../record';
 import { torchPython, torchSkip } from '../../test/model/torchref';
 import { initRuntime, runtimeInfo, tf } from '../../kernel/runtime/index';
-import { PIALNet, type PairBatch } from '../../kernel/ml/model/index';
+import { PIALNet, disposeBatch } from '../../kernel/ml/model/index';
+import { randomPairBatch } from '../randomBatch';
 import { train, releaseTrainingState } from '../../kernel/ml/train/index';
 
 export { record, torchPython, torchSkip };
@@ -39,13 +40,7 @@ export async function measureProject(size: number, batch = 8, warmup = 2, steps 
   await initRuntime({ backend: (process.env.AFFORDANCE_LAB_BACKEND as 'wasm' | undefined) ?? 'wasm', notebookDir: process.cwd() });
   const info = runtimeInfo();
   const model = PIALNet.create({ base: 'small', inputSize: size });
-  const b: PairBatch = tf.tidy(() => ({
-    interactive: tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1) as tf.Tensor4D,
-    nonInteractive: tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 2) as tf.Tensor4D,
-    pose: tf.randomUniform([batch, 17, 3], 0, 1, 'float32', 3) as tf.Tensor3D,
-    gtIn: tf.randomUniform([batch, size, size, 6], 0, 1, 'float32', 4) as tf.Tensor4D,
-    gtNon: tf.randomUniform([batch, size, size, 6], 0, 1, 'float32', 5) as tf.Tensor4D,
-  }));
+  const b = randomPairBatch(batch, size);
   const stamps: [number, number][] = [];
   await train(model, [b], { steps: warmup + steps, threads, display: false, onBatchEnd: () => void stamps.push([performance.now(), cpuSeconds()]) });
   const [w0, c0] = stamps[warmup - 1];
@@ -64,6 +59,6 @@ export async function measureProject(size: number, batch = 8, warmup = 2, steps 
   for (let i = 0; i < steps; i++) await predictOnce();
   const inferFig = { pairsPerS: (batch * steps) / ((performance.now() - t0) / 1000), pairsPerCpuS: (batch * steps) / (cpuSeconds() - u0) };
   model.dispose();
-  tf.dispose([b.interactive, b.nonInteractive, b.pose, b.gtIn, b.gtNon]);
+  disposeBatch(b);
   return { backend: info.backend ?? 'unknown', device: info.device, size, train: trainFig, infer: inferFig };
 }

@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { BackendChoice, BackendName } from '../protocol';
 import { tf } from './tf';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { trainingThreads } from './threads';
+import { threadsLabel, trainingThreads } from './threads';
 import { registerWasmTrainingKernels } from './wasmKernels';
 import { registerCpuFixes } from './cpuFixes';
 import { registerGradientFixes } from './gradFixes';
@@ -172,7 +172,7 @@ const loaders: Record<'tensorflow-gpu' | 'webgpu' | 'tensorflow-cpu' | 'wasm' | 
   cpu: async () => {
     await activate('cpu');
     const threads = trainingThreads();
-    return { device: `CPU (pure JavaScript, ${threads} thread${threads > 1 ? 's' : ''})`, threads };
+    return { device: `CPU (pure JavaScript, ${threadsLabel(threads)})`, threads };
   },
 };
 
@@ -390,7 +390,7 @@ async function loadWasm(): Promise<Loaded> {
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   // Each kernel runs on one thread; training uses `threads` data-parallel replicas (threads.ts).
   const threads = trainingThreads();
-  return { device: `CPU (wasm${simd ? ', SIMD' : ''}, ${threads} thread${threads > 1 ? 's' : ''})`, threads };
+  return { device: `CPU (wasm${simd ? ', SIMD' : ''}, ${threadsLabel(threads)})`, threads };
 }
 
 /** Steps of `auto`, in order. */

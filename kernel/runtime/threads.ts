@@ -31,3 +31,8 @@ export function trainingThreads(env: NodeJS.ProcessEnv = process.env): number {
   if (raw !== undefined && raw.trim() !== '') return parseThreads(raw, `env ${THREADS_ENV}`);
   return Math.max(1, Math.min(MAX_THREADS, availableParallelism()));
 }
+
+/** `1 thread`, `4 threads`: how device descriptions say the count. */
+export function threadsLabel(n: number): string {
+  return `${n} thread${n > 1 ? 's' : ''}`;
+}

@@ -3,7 +3,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { initRuntime, tf } from '../../kernel/runtime/index';
-import { PIALNet } from '../../kernel/ml/model/index';
+import { PIALNet, disposeBatch } from '../../kernel/ml/model/index';
 import { train } from '../../kernel/ml/train/index';
 import { batchGradient, defaultMicroBatch } from '../../kernel/ml/train/step';
 import { makeBatch } from './fixtures';
@@ -37,7 +37,7 @@ void test('the gradient over pieces of 2 + 2 + 1 pairs is the gradient of the 5-
   }
   assert.ok(worst < 1e-4, `gradients differ by ${worst} of their scale`);
   tf.dispose([...Object.values(whole.grads), ...Object.values(pieces.grads)]);
-  tf.dispose([b.interactive, b.nonInteractive, b.pose, b.gtIn, b.gtNon]);
+  disposeBatch(b);
   model.dispose();
 });
 
@@ -54,7 +54,7 @@ void test('train with microBatch 1 follows train with whole batches, on 1 thread
     const got = await losses(threads, micro);
     ref.forEach((l, i) => assert.ok(Math.abs(l - got[i]) <= 2e-5 * l, `threads ${threads}, microBatch ${micro}, step ${i + 1}: ${got[i]} vs ${l}`));
   }
-  tf.dispose(data.flatMap((b) => [b.interactive, b.nonInteractive, b.pose, b.gtIn, b.gtNon]));
+  data.forEach(disposeBatch);
 });
 
 void test('microBatch: bad values are refused; paper-sized inputs on wasm default to one pair per pass', async () => {

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { initRuntime, runtimeInfo, tf } from '../../kernel/runtime/index';
 import { parseThreads, trainingThreads } from '../../kernel/runtime/threads';
-import { PIALNet, type PairBatch } from '../../kernel/ml/model/index';
+import { PIALNet, disposeBatch, type PairBatch } from '../../kernel/ml/model/index';
 import { train, TrainingError } from '../../kernel/ml/train/index';
 import { setReplicaFaultHook, shareSizes } from '../../kernel/ml/train/parallel';
 import { makeBatch } from './fixtures';
@@ -27,7 +27,7 @@ async function run(threads: number, o: { steps?: number; signal?: AbortSignal; r
   // epsilon 1e-3: parameters whose gradient is ~0 (attention key biases) do not take noise-driven steps.
   const r = await train(model, data, { steps: o.steps ?? 3, threads, display: false, epsilon: 1e-3, signal: o.signal, resume: o.resume !== undefined });
   const weights = await Promise.all(model.variables().map((v) => v.data()));
-  if (o.batchSize) tf.dispose(data as never);
+  if (o.batchSize) data.forEach(disposeBatch);
   return { model, r, losses: r.history.map((h) => h.loss), weights };
 }
 
@@ -183,5 +183,5 @@ void test('no more replicas start than a batch has pairs', async () => {
   assert.equal(r.state, 'done');
   assert.equal(r.payload.threads, 2);
   model.dispose();
-  tf.dispose(data.flatMap((b) => [b.interactive, b.nonInteractive, b.pose, b.gtIn, b.gtNon]));
+  data.forEach(disposeBatch);
 });

@@ -171,6 +171,11 @@ async function* prefetched<T>(src: Iterable<T> | AsyncIterable<T>, discard: (ite
   }
 }
 
+/** Frees the tensor gradients of a step (the replicas' are plain arrays). */
+function disposeGradients(grads: Record<string, Gradient>): void {
+  tf.dispose(Object.values(grads).filter((g): g is tf.Tensor => g instanceof tf.Tensor));
+}
+
 function yieldToEventLoop(): Promise<void> {
   return new Promise((r) => setImmediate(r));
 }
@@ -422,7 +427,7 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
             ({ loss, lossIn, lossNon, grads } = await batchGradient(model, batch, vars, microBatch));
           }
           if (!Number.isFinite(loss) || !Number.isFinite(lossIn) || !Number.isFinite(lossNon)) {
-            tf.dispose(Object.values(grads).filter((g): g is tf.Tensor => g instanceof tf.Tensor));
+            disposeGradients(grads);
             const bad = [
               !Number.isFinite(lossIn) ? `the interactive branch's BCE (lossIn) is ${lossIn}` : '',
               !Number.isFinite(lossNon) ? `the non-interactive branch's BCE (lossNon) is ${lossNon}` : '',
@@ -432,7 +437,7 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
             );
           }
           optimizer.apply(grads, lrs);
-          tf.dispose(Object.values(grads).filter((g): g is tf.Tensor => g instanceof tf.Tensor));
+          disposeGradients(grads);
           const n = batch.nonInteractive.shape[0];
           st.step++;
           st.stepInEpoch++;

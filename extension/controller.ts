@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { CellError } from '../kernel/protocol';
 import { cellLanguage, prefersThisKernel, SUPPORTED_LANGUAGE_IDS } from '../host/languages';
 import { cellLabel, FRESH_KERNEL_NOTICE, hostError, kernelFailure } from '../host/failures';
+import { isBlankForThisKernel } from './newNotebook';
 import { NotebookOutputView } from './outputView';
 import { DEFAULTS } from '../host/settings';
 import { readSettings, type NotebookKernels } from './kernels';
@@ -32,6 +33,8 @@ export class KernelController implements vscode.Disposable {
   constructor(
     private readonly kernels: NotebookKernels,
     private readonly log: vscode.LogOutputChannel,
+    /** This extension's id: blank notebooks are taken only where no other extension provides kernels. */
+    private readonly extensionId: string,
   ) {
     const c = vscode.notebooks.createNotebookController(CONTROLLER_ID, NOTEBOOK_TYPE, 'Affordance Lab (TypeScript)');
     this.controller = c;
@@ -179,7 +182,7 @@ export class KernelController implements vscode.Disposable {
   private updateAffinity(nb: vscode.NotebookDocument): void {
     if (nb.notebookType !== NOTEBOOK_TYPE) return;
     const languages = nb.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code).map((c) => c.document.languageId);
-    if (prefersThisKernel(nb.metadata, languages)) this.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
+    if (prefersThisKernel(nb.metadata, languages) || isBlankForThisKernel(nb, this.extensionId)) this.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
   }
 
   private async closed(nb: vscode.NotebookDocument): Promise<void> {

@@ -4,6 +4,7 @@ import { registerCommands } from './commands';
 import { KernelController } from './controller';
 import { registerNotebookLanguageFeatures } from './language/index';
 import { NotebookKernels } from './kernels';
+import { registerNewNotebookCommand } from './newNotebook';
 import { registerStatusBar } from './statusBar';
 
 let kernels: NotebookKernels | undefined;
@@ -11,7 +12,7 @@ let kernels: NotebookKernels | undefined;
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Affordance Lab', { log: true });
   kernels = new NotebookKernels(context.extensionPath, log);
-  const controller = new KernelController(kernels, log);
+  const controller = new KernelController(kernels, log, context.extension.id);
   context.subscriptions.push(
     log,
     kernels,
@@ -19,6 +20,7 @@ export function activate(context: vscode.ExtensionContext): void {
     registerStatusBar(kernels, controller.controller),
     registerCommands(kernels, controller, log),
     registerNotebookLanguageFeatures(context, controller.controller),
+    registerNewNotebookCommand(controller.controller.id, context.extension.id, log),
   );
 }
 

@@ -63,3 +63,47 @@ export function prefersThisKernel(notebookMetadata: unknown, codeCellLanguageIds
   if (typeof spec === 'string' && /typescript|affordance/i.test(spec)) return true;
   return codeCellLanguageIds.some((id) => cellLanguage(id) === 'typescript');
 }
+
+/** The Jupyter metadata a notebook created by this extension starts with: it preselects this kernel. */
+export const NEW_NOTEBOOK_METADATA = {
+  kernelspec: { display_name: 'Affordance Lab (TypeScript)', language: 'typescript', name: 'affordance-lab' },
+  language_info: { file_extension: '.ts', name: 'typescript' },
+} as const;
+
+/** What `claimsBlankNotebook` needs to know of one cell. */
+export interface CellSketch {
+  code: boolean;
+  text: string;
+}
+
+/**
+ * Whether a notebook is one the editor has just created with nothing in it: not saved anywhere yet
+ * (`untitled`), no kernel or language in its metadata, and only empty code cells. VS Code's own
+ * "New Jupyter Notebook" creates one such notebook with an empty Python cell; where no other extension
+ * provides kernels for Jupyter notebooks, this kernel is the one the editor shows for it, and its cell is
+ * given notebook-aware TypeScript at once (instead of at the first run).
+ */
+export function claimsBlankNotebook(scheme: string, notebookMetadata: unknown, cells: readonly CellSketch[], otherKernelProviders: readonly string[]): boolean {
+  if (scheme !== 'untitled' || otherKernelProviders.length > 0 || cells.length === 0) return false;
+  const m = jupyterMetadata(notebookMetadata);
+  if (m.kernelspec !== undefined || m.language_info !== undefined) return false;
+  return cells.every((c) => c.code && c.text.trim() === '');
+}
+
+/** What `kernelProviders` needs to know of one installed extension. */
+export interface ExtensionSketch {
+  id: string;
+  builtin: boolean;
+  activationEvents: readonly string[];
+}
+
+/**
+ * Installed extensions other than this one that may provide kernels for Jupyter notebooks: those that
+ * activate when one opens (VS Code's built-in .ipynb support only reads and writes the files).
+ */
+export function kernelProviders(extensions: readonly ExtensionSketch[], selfId: string): string[] {
+  return extensions
+    .filter((e) => e.id.toLowerCase() !== selfId.toLowerCase() && !e.builtin)
+    .filter((e) => e.activationEvents.some((ev) => ev === 'onNotebook:jupyter-notebook' || ev === 'onNotebook:*'))
+    .map((e) => e.id);
+}

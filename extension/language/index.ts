@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { jupyterMetadata, prefersThisKernel } from '../../host/languages';
+import { isBlankForThisKernel } from '../newNotebook';
 import { LanguageWorkerClient } from './client';
 import type { CellInput, CellPosition, CellRange, CompletionEntry, DefinitionLocation } from './core/types';
 import type { LanguageMethod, LanguageMethods } from './protocol';
@@ -29,11 +30,14 @@ const selector: vscode.DocumentSelector = { language: AFFORDANCE_TS_LANGUAGE_ID 
 const toPosition = (p: vscode.Position): CellPosition => ({ line: p.line, character: p.character });
 const toRange = (r: CellRange): vscode.Range => new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
 
-/** Switches a notebook's TypeScript code cells to `affordance-ts` (JavaScript cells stay as they are). */
-export async function useNotebookLanguage(notebook: vscode.NotebookDocument): Promise<number> {
+/**
+ * Switches a notebook's TypeScript code cells to `affordance-ts` (JavaScript cells stay as they are), or with
+ * `everyCodeCell` all its code cells (a blank new notebook this kernel takes: its empty cell is Python).
+ */
+export async function useNotebookLanguage(notebook: vscode.NotebookDocument, everyCodeCell = false): Promise<number> {
   let switched = 0;
   for (const cell of notebook.getCells()) {
-    if (cell.kind === vscode.NotebookCellKind.Code && cell.document.languageId === 'typescript') {
+    if (cell.kind === vscode.NotebookCellKind.Code && (cell.document.languageId === 'typescript' || (everyCodeCell && cell.document.languageId !== AFFORDANCE_TS_LANGUAGE_ID))) {
       await vscode.languages.setTextDocumentLanguage(cell.document, AFFORDANCE_TS_LANGUAGE_ID);
       switched++;
     }
@@ -333,15 +337,23 @@ function preselectsThisKernel(nb: vscode.NotebookDocument): boolean {
  * The command `affordance-lab.useNotebookTypeScript` switches the active notebook by hand.
  */
 export function registerNotebookLanguageFeatures(context: vscode.ExtensionContext, controller?: vscode.NotebookController): vscode.Disposable {
+  // A blank new notebook is taken once: its cells arrive just after it opens (a change event), and a cell the
+  // user then sets back to another language stays so.
+  const taken = new WeakSet<vscode.NotebookDocument>();
+  const blank = (nb: vscode.NotebookDocument): boolean => {
+    if (!controller || taken.has(nb) || !isBlankForThisKernel(nb, context.extension.id)) return false;
+    taken.add(nb);
+    return true;
+  };
   const output = vscode.window.createOutputChannel('Affordance Lab Language', { log: true });
   const services = new NotebookServices(context.asAbsolutePath('dist/types'), (m) => output.warn(m));
   const diagnostics = new DiagnosticsScheduler(services, (m) => output.warn(m));
   const selected = new Set<vscode.NotebookDocument>();
   const isOurs = (nb: vscode.NotebookDocument): boolean => selected.has(nb) || nb.getCells().some((c) => c.document.languageId === AFFORDANCE_TS_LANGUAGE_ID);
-  const switchLanguage = (nb: vscode.NotebookDocument): void => {
-    useNotebookLanguage(nb).then(
+  const switchLanguage = (nb: vscode.NotebookDocument, everyCodeCell = false): void => {
+    useNotebookLanguage(nb, everyCodeCell).then(
       (n) => {
-        if (n > 0) output.info(`${nb.uri.fsPath}: ${n} TypeScript cell(s) switched to ${AFFORDANCE_TS_LANGUAGE_ID}`);
+        if (n > 0) output.info(`${nb.uri.toString(true)}: ${n} ${everyCodeCell ? 'empty' : 'TypeScript'} cell(s) switched to ${AFFORDANCE_TS_LANGUAGE_ID}`);
         diagnostics.schedule(nb);
       },
       (e: unknown) => output.warn(`could not switch the cells of ${nb.uri.fsPath} to ${AFFORDANCE_TS_LANGUAGE_ID}: ${e instanceof Error ? e.message : String(e)}`),
@@ -372,6 +384,10 @@ export function registerNotebookLanguageFeatures(context: vscode.ExtensionContex
       if (nb && isOurs(nb)) diagnostics.schedule(nb, cell?.index ?? 0);
     }),
     vscode.workspace.onDidChangeNotebookDocument((e) => {
+      if (e.contentChanges.length > 0 && blank(e.notebook)) {
+        switchLanguage(e.notebook, true);
+        return;
+      }
       if (!isOurs(e.notebook)) return;
       const added = e.contentChanges.some((c) => c.addedCells.some((cell) => cell.kind === vscode.NotebookCellKind.Code && cell.document.languageId === 'typescript'));
       if (added && (selected.has(e.notebook) || preselectsThisKernel(e.notebook))) switchLanguage(e.notebook);
@@ -392,7 +408,8 @@ export function registerNotebookLanguageFeatures(context: vscode.ExtensionContex
       else if (doc.languageId === AFFORDANCE_TS_LANGUAGE_ID) diagnostics.schedule(nb);
     }),
     vscode.workspace.onDidOpenNotebookDocument((nb) => {
-      if (preselectsThisKernel(nb)) switchLanguage(nb);
+      if (blank(nb)) switchLanguage(nb, true);
+      else if (preselectsThisKernel(nb)) switchLanguage(nb);
       else if (isOurs(nb)) diagnostics.schedule(nb);
     }),
     vscode.workspace.onDidCloseNotebookDocument((nb) => {
@@ -412,7 +429,8 @@ export function registerNotebookLanguageFeatures(context: vscode.ExtensionContex
     );
   }
   for (const nb of vscode.workspace.notebookDocuments) {
-    if (preselectsThisKernel(nb)) switchLanguage(nb);
+    if (blank(nb)) switchLanguage(nb, true);
+    else if (preselectsThisKernel(nb)) switchLanguage(nb);
     else if (isOurs(nb)) diagnostics.schedule(nb);
   }
   return vscode.Disposable.from(...disposables);

@@ -356,6 +356,40 @@ export class VsCodeSession {
     return new Notebook(this, name, editor);
   }
 
+  /**
+   * Runs a command by its title from the command palette (F1), e.g. "Create: New Jupyter Notebook", and,
+   * for one that opens a notebook, returns that notebook's editor once it shows a cell.
+   */
+  async runCommand(title: string): Promise<void> {
+    const page = this.page;
+    await waitFor(
+      `the command palette to offer "${title}"`,
+      async () => {
+        await page.keyboard.press('Escape');
+        await page.keyboard.press('F1');
+        const input = page.locator('.quick-input-widget input');
+        await input.waitFor({ state: 'visible', timeout: 3000 });
+        await input.fill(`>${title}`);
+        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+        await row.waitFor({ state: 'visible', timeout: 5000 });
+        await page.keyboard.press('Enter');
+        return true;
+      },
+      30_000,
+      500,
+    );
+  }
+
+  /** Creates a notebook with a command (see runCommand) and waits for its editor, whose tab starts with `name` (Untitled-). */
+  async newNotebook(command: string, name: string): Promise<Notebook> {
+    await this.runCommand(command);
+    const tab = this.page.locator('.tabs-container .tab.active', { hasText: name });
+    await tab.first().waitFor({ timeout: 30_000 });
+    const editor = this.page.locator('.notebook-editor').filter({ visible: true }).first();
+    await editor.locator('.cell-list-container .monaco-list-row').filter({ visible: true }).first().waitFor({ timeout: 30_000 });
+    return new Notebook(this, name, editor);
+  }
+
   /** The document inside the notebook's output webview (two iframes down), where renderers draw. */
   outputs(): FrameLocator {
     return this.page.frameLocator('iframe.webview').frameLocator('#active-frame');
@@ -399,7 +433,9 @@ export class VsCodeSession {
       await killGroup(this.server.pid);
       groups.delete(this.server.pid);
     }
-    rmSync(this.scratch, { recursive: true, force: true });
+    // E2E_KEEP=1 keeps the profile (its logs: user-data/logs/) for a look after a failure.
+    if (process.env.E2E_KEEP === '1') console.log(`e2e profile kept in ${this.scratch}`);
+    else rmSync(this.scratch, { recursive: true, force: true });
   }
 }
 

@@ -10,7 +10,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT, VsCodeSession, waitFor, type Notebook } from './harness';
+import { CONTROLLER_LABEL, ROOT, VsCodeSession, waitFor, type Notebook } from './harness';
 
 const FIXTURES = join(ROOT, 'test', 'e2e', 'fixtures');
 const NOTEBOOKS = ['stop-queued', 'stop-starting', 'language-preselected'].map((n) => ({ path: join(FIXTURES, `${n}.ipynb`) }));
@@ -52,6 +52,36 @@ void describe('the controller in VS Code: stop and language', { timeout: 600_000
       const shown = await waitFor(`cell 0 to be ${NOTEBOOK_TS}`, async () => ((await cellLanguage(nb, 0)) === NOTEBOOK_TS ? NOTEBOOK_TS : undefined), 20_000).catch(async () => cellLanguage(nb, 0));
       await vs.screenshot('language-preselected');
       assert.equal(shown, NOTEBOOK_TS);
+    } finally {
+      await nb.close();
+    }
+  });
+
+  void test("a new notebook from VS Code's own \"New Jupyter Notebook\" starts with notebook-aware TypeScript", async () => {
+    // VS Code's command creates an untitled notebook with one empty Python cell; no other extension here
+    // provides kernels, so the toolbar shows this one and the cell must not stay Python until the first run.
+    const nb = await vs.newNotebook('Create: New Jupyter Notebook', 'Untitled-');
+    try {
+      const shown = await waitFor(`cell 0 to be ${NOTEBOOK_TS}`, async () => ((await cellLanguage(nb, 0)) === NOTEBOOK_TS ? NOTEBOOK_TS : undefined), 20_000).catch(async () => cellLanguage(nb, 0));
+      await vs.screenshot('new-jupyter-notebook');
+      assert.equal(shown, NOTEBOOK_TS);
+    } finally {
+      await nb.close();
+    }
+  });
+
+  void test('"New Affordance Lab Notebook" opens a notebook with this kernel selected and a cell that runs', async () => {
+    const nb = await vs.newNotebook('Affordance Lab: New Affordance Lab Notebook', 'Untitled-');
+    try {
+      const toolbar = nb.editor.locator('.notebook-toolbar-container');
+      await waitFor('the toolbar to name the kernel', async () => (((await toolbar.innerText({ timeout: 2000 }).catch(() => '')) ?? '').includes(CONTROLLER_LABEL) ? true : undefined), 20_000);
+      assert.equal(await cellLanguage(nb, 0), NOTEBOOK_TS);
+      await nb.cell(0).locator('.monaco-editor .view-lines').click();
+      await vs.page.keyboard.type(`const answer: number = 40 + 2;\nconsole.log(\`new notebook ${vs.nonce}: \${answer}\`);`);
+      await nb.runCell(0);
+      await vs.waitForOutput(new RegExp(`new notebook ${vs.nonce}: 42`), 90_000);
+      await vs.screenshot('new-affordance-lab-notebook');
+      assert.equal(await nb.waitForState(0, ['success', 'error'], 60_000), 'success');
     } finally {
       await nb.close();
     }

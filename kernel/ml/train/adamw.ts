@@ -82,8 +82,11 @@ export class AdamW {
    * @param grads gradient per variable name (`tf.variableGrads` output, or values in plain memory, e.g. summed over
    *   workers); variables without one are skipped
    * @param lr learning rate per group name
+   * @param sink where the fused update also writes a parameter's new values (by variable name; e.g. the shared
+   *   weights buffer of training replicas, which then need no copy of them)
+   * @returns the names of the variables whose new values went to `sink`
    */
-  apply(grads: Record<string, Gradient>, lr: Record<string, number>): void {
+  apply(grads: Record<string, Gradient>, lr: Record<string, number>, sink?: Record<string, Float32Array>): string[] {
     const backend = tf.getBackend();
     const fused = this.fused ?? (backend === 'wasm' || backend === 'cpu');
     // Everything is checked before anything changes: a bad gradient or a missing rate leaves the state as it was.
@@ -102,8 +105,14 @@ export class AdamW {
     const bc1 = 1 - this.beta1 ** t;
     const bc2 = 1 - this.beta2 ** t;
     if (fused) {
-      for (const w of work) this.fusedUpdate(w.sl, w.g, w.rate, bc1, bc2);
-      return;
+      const written: string[] = [];
+      for (const w of work) {
+        const out = sink?.[w.sl.v.name];
+        const into = out && out.length === w.sl.v.size ? out : undefined;
+        this.fusedUpdate(w.sl, w.g, w.rate, bc1, bc2, into);
+        if (into) written.push(w.sl.v.name);
+      }
+      return written;
     }
     tf.tidy(() => {
       for (const { sl, g: grad, rate } of work) {
@@ -118,6 +127,7 @@ export class AdamW {
         sl.v.assign(next);
       }
     });
+    return [];
   }
 
   /**
@@ -126,7 +136,7 @@ export class AdamW {
    * parameter (always), and on cpu everything (`dataSync` there reads without a copy), get new arrays that are
    * assigned.
    */
-  private fusedUpdate(sl: Slot, grad: Gradient, rate: number, bc1: number, bc2: number): void {
+  private fusedUpdate(sl: Slot, grad: Gradient, rate: number, bc1: number, bc2: number, into?: Float32Array): void {
     const n = sl.v.size;
     const targets = [sl.v, sl.m, sl.s];
     const views = targets.map(heapView);
@@ -135,7 +145,8 @@ export class AdamW {
     // The parameter always gets new storage: tfjs-backend-wasm caches XNNPACK operators (packed matmul and
     // convolution weights) under the id of a weight's data, so a weight changed in place would keep computing
     // with its old values. The moments feed only this update and are written in place.
-    const out = views.map((view, i) => (i > 0 && view && soleOwner(targets[i]) ? view : new Float32Array(n)));
+    // With `into`, the new parameter is written there and copied from there into the variable's new storage.
+    const out = views.map((view, i) => (i === 0 && into ? into : i > 0 && view && soleOwner(targets[i]) ? view : new Float32Array(n)));
     const keep = 1 - (sl.decay && this.weightDecay > 0 ? rate * this.weightDecay : 0);
     // p - rate * (m / bc1) / (sqrt(s / bc2) + eps) - rate * wd * p, with the constants folded.
     adamwLoop(n, g, p0, m0, s0, out[0], out[1], out[2], this.beta1, this.beta2, rate / bc1, 1 / Math.sqrt(bc2), this.epsilon, keep);

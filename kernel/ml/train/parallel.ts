@@ -75,6 +75,8 @@ export class ReplicaPool {
   private broken: Error | undefined;
   private closed = false;
   private stepCount = 0;
+  /** Per variable, the data id whose values the shared weights buffer holds (a variable's assign changes its id). */
+  private readonly published: unknown[];
 
   private constructor(
     private readonly model: PIALNet,
@@ -89,6 +91,7 @@ export class ReplicaPool {
     });
     this.weights = new Float32Array(new SharedArrayBuffer(offset * 4));
     this.sum = new Float32Array(offset);
+    this.published = this.slots.map(() => undefined);
   }
 
   /** Starts `threads` replicas of the model on the current backend; rejects if any fails to start. */
@@ -163,10 +166,37 @@ export class ReplicaPool {
     });
   }
 
-  /** Copies the model's current weights into the shared buffer the replicas read. */
-  private async publishWeights(): Promise<void> {
+  /**
+   * Copies the model's current weights into the shared buffer the replicas read: those of variables whose
+   * storage changed since they were last copied or written there (see {@link weightViews}).
+   */
+  private publishWeights(): void {
     const vars = this.model.variables();
-    for (let i = 0; i < vars.length; i++) this.weights.set(await vars[i].data<'float32'>(), this.slots[i].offset);
+    for (let i = 0; i < vars.length; i++) {
+      if (this.published[i] === vars[i].dataId) continue;
+      this.weights.set(vars[i].dataSync<'float32'>(), this.slots[i].offset);
+      this.published[i] = vars[i].dataId;
+    }
+  }
+
+  /**
+   * The shared weights buffer as one view per variable name, for the optimizer to write the new weights into as
+   * it computes them (AdamW's `sink`); {@link weightsWritten} then records which ones it wrote.
+   */
+  weightViews(): Record<string, Float32Array> {
+    const out: Record<string, Float32Array> = {};
+    this.model.variables().forEach((v, i) => {
+      out[v.name] = this.weights.subarray(this.slots[i].offset, this.slots[i].offset + this.slots[i].size);
+    });
+    return out;
+  }
+
+  /** After the optimizer wrote these variables' new values into {@link weightViews}: their copies are current. */
+  weightsWritten(names: readonly string[]): void {
+    const set = new Set(names);
+    this.model.variables().forEach((v, i) => {
+      if (set.has(v.name)) this.published[i] = v.dataId;
+    });
   }
 
   /**
@@ -174,7 +204,7 @@ export class ReplicaPool {
    * views of one buffer that the next step overwrites.
    */
   async step(batch: PairBatch): Promise<ParallelStep> {
-    await this.publishWeights();
+    this.publishWeights();
     const n = batch.nonInteractive.shape[0];
     const sizes = shareSizes(n, this.replicas.length);
     const fields = ['interactive', 'nonInteractive', 'pose', 'gtIn', 'gtNon'] as const;

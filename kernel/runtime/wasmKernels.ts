@@ -20,7 +20,7 @@
  *
  * Replaced, because training leans on them and a faster route exists (each keeps the original for the
  * cases it does not improve): BatchMatMul and _FusedMatMul (XNNPACK path for transposed and batched
- * operands, and a guard against a stale-operator bug), Slice and SplitV (copies over the heap), 2-D
+ * operands, small batched items as one grouped convolution, and a guard against a stale-operator bug), Slice and SplitV (copies over the heap), 2-D
  * Transpose of tall matrices, Sum and Mean over inner blocks of axes (over the heap), Identity (a shared
  * buffer).
  */
@@ -508,11 +508,15 @@ function transposeLast2(s: Scope, x: TensorInfo, batch: number): TensorInfo {
 
 /**
  * Relative cost of XNNPACK packing a right operand, per element, against transposing an element once
- * (the Transpose kernel). Measured on fresh operands: packing [9216, 64] costs 2.6 ms over the cached
- * product, a transpose of it about 1 ms; with 3, [72,160] x [160,160] stays direct (0.25 ms, swapped
- * 0.45) and [32,9216] x [9216,128] swaps (7 ms, direct 11.7).
+ * (the Transpose kernel), and the fixed cost of one transpose in elements. Measured on fresh operands
+ * (CPU time): packing [9216, 64] costs 2.6 ms over the product with the operator cached, a transpose of
+ * it about 1 ms, and a transpose of a small matrix some 20 us whatever its size. With these, the
+ * weight gradients [32,9216] x [9216,64 or 128] and [64,2304] x [2304,256] swap (1.1-1.5x faster than
+ * direct) and [72,160] x [160,160], [64,4608] x [4608,64], [144,2048] x [2048,32] stay direct (the swap
+ * was 1.2-2.6x slower there).
  */
-const PACK_COST = 3;
+const PACK_COST = 4;
+const TRANSPOSE_FIXED = 8192;
 
 /** dst[dOff + c * rows + r] = src[sOff + r * cols + c]: a [rows, cols] block transposed. */
 function transposeInto(src: Float32Array, sOff: number, rows: number, cols: number, dst: Float32Array, dOff: number): void {
@@ -643,7 +647,8 @@ function groupedProducts(s: Scope, heap: WasmHeapBackend, a: TensorInfo, b: Tens
  * plain loop (0.3-3 GFLOP/s). Backpropagation asks for exactly those: dA = dY B^T, dB = A^T dY. So a
  * transposed operand is transposed explicitly first (a copy, cheap next to the product); when only
  * the left operand has batch dimensions they are folded into its rows; when both have them (attention),
- * each batch item is its own 2-D product (perItemProducts).
+ * each batch item is its own 2-D product (perItemProducts) if the items are large, and the whole batch
+ * one grouped convolution (groupedProducts) if they are small (batchedRoute).
  */
 export const batchMatMulWasm = composite('BatchMatMul', (s, inputs, attrs) => {
   const orig = original('BatchMatMul');
@@ -697,8 +702,8 @@ export const batchMatMulWasm = composite('BatchMatMul', (s, inputs, attrs) => {
   // X^T dY: K pixels, M and N channels), C^T = B^T A^T packs the smaller one. Costs in transposed
   // elements, packing counted as PACK_COST of them.
   const bCached = !transposeB && matmulWeightShapes.get(b.dataId) === `${rb}x${cb}`;
-  const direct = (transposeA ? M * K : 0) + (transposeB ? K * N : 0) + (bCached ? 0 : PACK_COST * K * N);
-  const swapped = (transposeB ? 0 : K * N) + (transposeA ? 0 : K * M) + PACK_COST * K * M + M * N;
+  const direct = (transposeA ? TRANSPOSE_FIXED + M * K : 0) + (transposeB ? TRANSPOSE_FIXED + K * N : 0) + (bCached ? 0 : PACK_COST * K * N);
+  const swapped = (transposeB ? 0 : TRANSPOSE_FIXED + K * N) + (transposeA ? 0 : TRANSPOSE_FIXED + K * M) + PACK_COST * K * M + TRANSPOSE_FIXED + M * N;
   if (swapped < direct && !(transposeA && batchA > 1)) {
     // Left operand B^T [N, K], right operand A^T [K, M] (batches of a folded into its columns).
     const left = transposeB ? s.reshape(b, [N, K]) : s.reshape(transposeLast2(s, b, 1), [N, K]);

@@ -89,6 +89,8 @@ void test('2-D and left-batched BatchMatMul (direct or swapped to (B^T A^T)^T) m
   const cases: [number[], number, number, number][] = [
     [[], 72, 160, 160],
     [[], 32, 301, 128],
+    [[], 6, 2000, 40],
+    [[3], 2, 1500, 64],
     [[], 5, 37, 64],
     [[], 64, 45, 64],
     [[], 1, 9, 1],

@@ -9,6 +9,8 @@
  * runtime.attention_matmul_gflops_wasm, runtime.attention_matmul_wide_gflops_wasm
  *                                     both-batched products [16,1,32,1024]x[16,1,1024,16] and
  *                                     [16,1024,32]x[16,32,1024]
+ * runtime.attention_matmul_small_gflops_wasm
+ *                                     both-batched, small items: [8,5,16,32]x[8,5,32,32]
  * (wasm kernel figures are from CPU time, with fresh inputs per run so that no operator cache helps)
  * runtime.train_step_ms_<backend>     one training step of the net in test/runtime/nets.ts
  * runtime.train_speedup_wasm_vs_cpu   cpu step time / wasm step time
@@ -110,6 +112,8 @@ async function wasmKernelFigures(): Promise<Record<string, number>> {
       ([a, b]) => tf.matMul(a, b), 7),
     'runtime.attention_matmul_wide_gflops_wasm': await kernelGflops(2 * 16 * 1024 * 32 * 1024, () => [rn([16, 1024, 32], 11), rn([16, 32, 1024], 12)],
       ([a, b]) => tf.matMul(a, b), 5),
+    'runtime.attention_matmul_small_gflops_wasm': await kernelGflops(2 * 40 * 16 * 32 * 32, () => [rn([8, 5, 16, 32], 13), rn([8, 5, 32, 32], 14)],
+      ([a, b]) => tf.matMul(a, b), 15),
   };
 }
 

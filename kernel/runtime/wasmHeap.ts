@@ -307,3 +307,73 @@ export function heapConcat(backend: WasmHeapBackend, xs: readonly TensorInfo[], 
   }
   return out;
 }
+
+/**
+ * The operands of a batched product laid out for one grouped convolution: a depthwise convolution with
+ * channel multiplier n whose channels are the batch items is one small GEMM per channel, so a batch of
+ * products needs one operator (one weight packing) where a product per item needs one each. For items
+ * a_i = op(a)[i] ([m, k]) and b_i = op(b)[i] ([k, n]), the input is [1, m, k, items] with
+ * x[r, t, i] = a_i(r, t) and the filter [1, k, items, n] with f[t, i, j] = b_i(t, j): the 1 x k filter run
+ * over the k columns ('valid') gives [1, m, 1, items * n], out_i(r, j) at [r, i, j]. `itemsA`/`itemsB`
+ * of 1 broadcast that operand to every item. Fresh buffers (fresh data ids) every call.
+ */
+export function heapGroupedOperands(
+  backend: WasmHeapBackend,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  itemsA: number,
+  itemsB: number,
+  m: number,
+  k: number,
+  n: number,
+): { x: TensorInfo; filter: TensorInfo } {
+  const items = Math.max(itemsA, itemsB);
+  const x = backend.makeOutput([1, m, k, items], 'float32');
+  const filter = backend.makeOutput([1, k, items, n], 'float32');
+  const av = backend.typedArrayFromHeap(a) as Float32Array;
+  const bv = backend.typedArrayFromHeap(b) as Float32Array;
+  const xv = backend.typedArrayFromHeap(x) as Float32Array;
+  const fv = backend.typedArrayFromHeap(filter) as Float32Array;
+  for (let i = 0; i < items; i++) {
+    const aOff = itemsA === 1 ? 0 : i * m * k;
+    // x[(r * k + t) * items + i] = a_i(r, t); a_i(r, t) is av[aOff + r * k + t], or av[aOff + t * m + r] transposed.
+    if (!transposeA) {
+      for (let e = 0, q = i; e < m * k; e++, q += items) xv[q] = av[aOff + e];
+    } else {
+      for (let r = 0; r < m; r++) {
+        let q = r * k * items + i;
+        for (let t = 0; t < k; t++, q += items) xv[q] = av[aOff + t * m + r];
+      }
+    }
+    const bOff = itemsB === 1 ? 0 : i * k * n;
+    // f[(t * items + i) * n + j] = b_i(t, j): rows of b_i, or its columns when transposed.
+    for (let t = 0; t < k; t++) {
+      const q = (t * items + i) * n;
+      if (!transposeB) {
+        if (n >= SET_RUN) fv.set(bv.subarray(bOff + t * n, bOff + t * n + n), q);
+        else for (let j = 0; j < n; j++) fv[q + j] = bv[bOff + t * n + j];
+      } else {
+        for (let j = 0; j < n; j++) fv[q + j] = bv[bOff + j * k + t];
+      }
+    }
+  }
+  return { x, filter };
+}
+
+/** The grouped convolution's output [1, m, 1, items * n] ([m, items, n]) as the product's [items, m, n] (outShape). */
+export function heapGroupedResult(backend: WasmHeapBackend, y: TensorInfo, items: number, m: number, n: number, outShape: number[]): TensorInfo {
+  const out = backend.makeOutput(outShape, 'float32');
+  const yv = backend.typedArrayFromHeap(y) as Float32Array;
+  const ov = backend.typedArrayFromHeap(out) as Float32Array;
+  for (let i = 0; i < items; i++) {
+    for (let r = 0; r < m; r++) {
+      const src = (r * items + i) * n;
+      const dst = (i * m + r) * n;
+      if (n >= SET_RUN) ov.set(yv.subarray(src, src + n), dst);
+      else for (let j = 0; j < n; j++) ov[dst + j] = yv[src + j];
+    }
+  }
+  return out;
+}

@@ -53,14 +53,14 @@ void test('BatchMatMul with both operands batched (one product per item) matches
 
 void test('BatchMatMul with a fresh right operand wider than the left (computed as (B^T A^T)^T) matches cpu for every transpose flag', async () => {
   const cases: { a: number[]; b: number[]; tA: boolean; tB: boolean }[] = [
-    { a: [3, 40], b: [40, 9], tA: false, tB: false },
-    { a: [40, 3], b: [40, 9], tA: true, tB: false },
-    { a: [3, 40], b: [9, 40], tA: false, tB: true },
-    { a: [40, 3], b: [9, 40], tA: true, tB: true },
-    { a: [2, 3, 40], b: [40, 17], tA: false, tB: false },
-    { a: [2, 1, 3, 40], b: [17, 40], tA: false, tB: true },
+    { a: [3, 2000], b: [2000, 9], tA: false, tB: false },
+    { a: [2000, 3], b: [2000, 9], tA: true, tB: false },
+    { a: [3, 2000], b: [9, 2000], tA: false, tB: true },
+    { a: [2000, 3], b: [9, 2000], tA: true, tB: true },
+    { a: [2, 3, 2000], b: [2000, 17], tA: false, tB: false },
+    { a: [2, 1, 3, 2000], b: [17, 2000], tA: false, tB: true },
     { a: [1, 257], b: [257, 33], tA: false, tB: false },
-    { a: [33, 1], b: [33, 65], tA: true, tB: false },
+    { a: [330, 1], b: [330, 65], tA: true, tB: false },
   ];
   for (const [i, c] of cases.entries()) {
     const r = await compareBackends(() => tf.matMul(rand(c.a, 230 + i), rand(c.b, 240 + i), c.tA, c.tB));

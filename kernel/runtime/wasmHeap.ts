@@ -279,36 +279,6 @@ export function heapDepthwiseFilterGrad(
 
 
 /**
- * Concatenation along `axis` over the heap: each input's rows (its extent along the axis times the inner
- * size) interleaved into the output. wasm's own Concat copies with one subarray/set per row and input, about
- * 25 ms for four [16, 24, 24, 64] inputs along the channels.
- */
-export function heapConcat(backend: WasmHeapBackend, xs: readonly TensorInfo[], axis: number): TensorInfo {
-  const shape = xs[0].shape.slice();
-  shape[axis] = xs.reduce((a, x) => a + x.shape[axis], 0);
-  const out = backend.makeOutput(shape, xs[0].dtype);
-  const outer = prod(shape.slice(0, axis));
-  const row = prod(shape.slice(axis));
-  if (outer === 0 || row === 0) return out;
-  const dst = backend.typedArrayFromHeap(out);
-  let offset = 0;
-  for (const x of xs) {
-    const inner = prod(x.shape.slice(axis));
-    if (inner === 0) continue;
-    const src = backend.typedArrayFromHeap(x);
-    if (outer === 1) dst.set(src, offset);
-    else if (inner >= 256) for (let o = 0; o < outer; o++) dst.set(src.subarray(o * inner, (o + 1) * inner), o * row + offset);
-    else {
-      for (let o = 0, s = 0, d = offset; o < outer; o++, d += row) {
-        for (let j = 0; j < inner; j++) dst[d + j] = src[s++];
-      }
-    }
-    offset += inner;
-  }
-  return out;
-}
-
-/**
  * The operands of a batched product laid out for one grouped convolution: a depthwise convolution with
  * channel multiplier n whose channels are the batch items is one small GEMM per channel, so a batch of
  * products needs one operator (one weight packing) where a product per item needs one each. For items

@@ -26,7 +26,7 @@
  */
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo, KernelConfig, KernelBackend } from '@tensorflow/tfjs-core';
 import { tf } from './tf';
-import { heapBackend, heapConcat, heapDtype, heapCopy, heapPad, heapSlice, heapSplit, heapReduceMiddle, heapDepthwiseFilterGrad, heapGroupedOperands, heapGroupedResult, type WasmHeapBackend } from './wasmHeap';
+import { heapBackend, heapDtype, heapCopy, heapPad, heapSlice, heapSplit, heapReduceMiddle, heapDepthwiseFilterGrad, heapGroupedOperands, heapGroupedResult, type WasmHeapBackend } from './wasmHeap';
 
 type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
 type PadAttr = 'same' | 'valid' | number | ExplicitPad;
@@ -868,29 +868,8 @@ export const identityWasm: KernelConfig = {
   },
 };
 
-/** Concat over the heap (heapConcat); strings and complex tensors go to the original. */
-export const concatWasm: KernelConfig = {
-  kernelName: 'Concat',
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const xs = Object.values(inputs) as TensorInfo[];
-    const heap = heapBackend(backend);
-    if (!heap || xs.length === 0 || xs.some((x) => !heapDtype(x.dtype) || x.dtype !== xs[0].dtype)) return original('Concat').kernelFunc({ inputs, backend, attrs });
-    const rank = xs[0].shape.length;
-    const a = Number((attrs as { axis?: number | number[] }).axis ?? 0);
-    const axis = a < 0 ? a + rank : a;
-    if (!(axis >= 0 && axis < rank)) throw new Error(`Concat: axis ${a} is out of range for rank ${rank}`);
-    for (const x of xs) {
-      if (x.shape.length !== rank || x.shape.some((d, i) => i !== axis && d !== xs[0].shape[i])) {
-        throw new Error(`Concat: shapes [${xs.map((t) => t.shape.join(', ')).join('], [')}] differ outside axis ${axis}`);
-      }
-    }
-    return heapConcat(heap, xs, axis);
-  },
-};
-
 /** wasm kernels that exist but are replaced because the new route is much faster. */
-const REPLACED = new Set(['Conv2DBackpropInput', 'Slice', 'BatchMatMul', '_FusedMatMul', 'Sum', 'Mean', 'Transpose', 'SplitV', 'Identity', 'Concat']);
+const REPLACED = new Set(['Conv2DBackpropInput', 'Slice', 'BatchMatMul', '_FusedMatMul', 'Sum', 'Mean', 'Transpose', 'SplitV', 'Identity']);
 
 /** Every kernel this module adds to the wasm backend. */
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
@@ -907,7 +886,6 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   fusedMatMulWasm,
   meanWasm,
   identityWasm,
-  concatWasm,
 ];
 
 /**

@@ -7,7 +7,8 @@
 import { tf } from '../../runtime/tf';
 import { buildGroundTruth, type ChannelPoints, type GroundTruthOptions } from './groundTruth';
 import { CalDataError } from './errors';
-import { decodeImage, flipHwc, flipPose, toFloat, type Normalization } from './image';
+import { stat } from 'node:fs/promises';
+import { decodeImage, flipHwc, flipPose, toFloat, type DecodedImage, type Normalization } from './image';
 import { maskedChannels, maskingApplies, nonInteractiveContacts, type MaskMode, type PairRef } from './pairing';
 import type { CalSubset } from './layout';
 import type { Rng } from './rng';
@@ -63,11 +64,43 @@ export interface LoadSettings {
   readonly options: { readonly size: number; readonly normalize: Normalization; readonly mask: MaskMode; readonly regionMask: boolean };
 }
 
-/** GT maps built so far, by everything that determines them; oldest dropped beyond {@link GT_CACHE_BYTES}. */
-const gtCache = new Map<string, Float32Array>();
-let gtCacheBytes = 0;
+/** A map that keeps the most recently used entries within a byte budget (oldest dropped first). */
+class LruBytes<V> {
+  private readonly map = new Map<string, V>();
+  private bytes = 0;
+  constructor(
+    private readonly budget: number,
+    private readonly sizeOf: (v: V) => number,
+  ) {}
+
+  get(key: string): V | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      // Most recently used last.
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, v: V): void {
+    const had = this.map.get(key);
+    if (had !== undefined) this.bytes -= this.sizeOf(had);
+    this.map.delete(key);
+    this.map.set(key, v);
+    this.bytes += this.sizeOf(v);
+    while (this.bytes > this.budget && this.map.size > 0) {
+      const [oldKey, old] = this.map.entries().next().value as [string, V];
+      this.map.delete(oldKey);
+      this.bytes -= this.sizeOf(old);
+    }
+  }
+}
+
 /** Memory the GT cache may hold (at 96 px a pair's two maps take 0.44 MB, at 224 px 2.4 MB). */
 export const GT_CACHE_BYTES = 256 * 1024 * 1024;
+/** GT maps built so far, by everything that determines them. */
+const gtCache = new LruBytes<Float32Array>(GT_CACHE_BYTES, (m) => m.byteLength);
 
 /**
  * {@link buildGroundTruth}, remembered: every epoch loads the same pairs, and building a map costs more than
@@ -77,20 +110,35 @@ export const GT_CACHE_BYTES = 256 * 1024 * 1024;
 export function groundTruthOf(contacts: ChannelPoints, width: number, height: number, options: GroundTruthOptions): Float32Array {
   const key = `${width}x${height}|${options.size ?? 224}|${(options.zeroChannels ?? []).join(',')}|${options.eps ?? ''}|${JSON.stringify(contacts)}`;
   let map = gtCache.get(key);
-  if (map) {
-    // Most recently used last.
-    gtCache.delete(key);
-  } else {
+  if (!map) {
     map = buildGroundTruth(contacts, width, height, options);
-    gtCacheBytes += map.byteLength;
-    while (gtCacheBytes > GT_CACHE_BYTES && gtCache.size > 0) {
-      const [oldKey, old] = gtCache.entries().next().value as [string, Float32Array];
-      gtCache.delete(oldKey);
-      gtCacheBytes -= old.byteLength;
-    }
+    gtCache.set(key, map);
   }
-  gtCache.set(key, map);
   return map.slice();
+}
+
+/** Memory the decoded-image cache may hold (a 96 px image takes 27 KB, a 224 px one 150 KB). */
+export const IMAGE_CACHE_BYTES = 128 * 1024 * 1024;
+const imageCache = new LruBytes<DecodedImage>(IMAGE_CACHE_BYTES, (d) => d.rgb.byteLength);
+
+/**
+ * {@link decodeImage}, remembered by path, size and the file's modification time and length (a file rewritten in
+ * place decodes again). Decoding runs in libvips' threads, beside the training replicas; later epochs skip it.
+ * The bytes are shared between callers: they are only read (pixels become floats in a new array).
+ */
+export async function decodedImageOf(path: string, size: number): Promise<DecodedImage> {
+  let key: string | undefined;
+  try {
+    const st = await stat(path);
+    key = `${path}|${size}|${st.mtimeMs}|${st.size}`;
+  } catch {
+    // Unreadable: decodeImage says why, naming the file.
+  }
+  const hit = key === undefined ? undefined : imageCache.get(key);
+  if (hit) return hit;
+  const d = await decodeImage(path, size);
+  if (key !== undefined) imageCache.set(key, d);
+  return d;
 }
 
 /** A pair loaded into plain arrays (no tensors yet). */
@@ -116,7 +164,7 @@ export interface PairArrays {
  */
 export async function loadPairArrays(settings: LoadSettings, index: number, p: PairRef, rng?: Rng, aug?: Required<AugmentOptions>): Promise<PairArrays> {
   const S = settings.options.size;
-  const [a, b] = await Promise.all([decodeImage(p.inter.path, S), decodeImage(p.non.path, S)]);
+  const [a, b] = await Promise.all([decodedImageOf(p.inter.path, S), decodedImageOf(p.non.path, S)]);
   for (const [rec, d] of [[p.inter, a], [p.non, b]] as const) {
     if (d.width !== rec.width || d.height !== rec.height) {
       throw new CalDataError(rec.path, `image is ${d.width} x ${d.height} but its annotation says image_width ${rec.width}, image_height ${rec.height} (expected them to match)`);

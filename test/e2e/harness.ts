@@ -333,59 +333,46 @@ export class VsCodeSession {
 
   /** Opens a workspace file with Ctrl+P and waits until its notebook editor shows its cells. */
   async openNotebook(name: string): Promise<Notebook> {
-    const page = this.page;
-    await waitFor(
-      `the quick open box for ${name}`,
-      async () => {
-        await page.keyboard.press('Escape');
-        await page.keyboard.press('Control+P');
-        const input = page.locator('.quick-input-widget input');
-        await input.waitFor({ state: 'visible', timeout: 3000 });
-        await input.fill(name);
-        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
-        await row.waitFor({ state: 'visible', timeout: 5000 });
-        await page.keyboard.press('Enter');
-        return true;
-      },
-      30_000,
-      500,
-    );
-    const editor = page.locator('.notebook-editor').filter({ visible: true }).first();
-    // A row may be laid out with no box yet (markdown rows render late): wait for any visible one.
-    await editor.locator('.cell-list-container .monaco-list-row').filter({ visible: true }).first().waitFor({ timeout: 30_000 });
-    return new Notebook(this, name, editor);
+    await this.quickPick('Control+P', name, name, `the quick open box for ${name}`);
+    return this.visibleNotebook(name);
   }
 
-  /**
-   * Runs a command by its title from the command palette (F1), e.g. "Create: New Jupyter Notebook", and,
-   * for one that opens a notebook, returns that notebook's editor once it shows a cell.
-   */
+  /** Runs a command by its title from the command palette (F1), e.g. "Create: New Jupyter Notebook". */
   async runCommand(title: string): Promise<void> {
-    const page = this.page;
-    await waitFor(
-      `the command palette to offer "${title}"`,
-      async () => {
-        await page.keyboard.press('Escape');
-        await page.keyboard.press('F1');
-        const input = page.locator('.quick-input-widget input');
-        await input.waitFor({ state: 'visible', timeout: 3000 });
-        await input.fill(`>${title}`);
-        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-        await row.waitFor({ state: 'visible', timeout: 5000 });
-        await page.keyboard.press('Enter');
-        return true;
-      },
-      30_000,
-      500,
-    );
+    await this.quickPick('F1', `>${title}`, title, `the command palette to offer "${title}"`);
   }
 
   /** Creates a notebook with a command (see runCommand) and waits for its editor, whose tab starts with `name` (Untitled-). */
   async newNotebook(command: string, name: string): Promise<Notebook> {
     await this.runCommand(command);
-    const tab = this.page.locator('.tabs-container .tab.active', { hasText: name });
-    await tab.first().waitFor({ timeout: 30_000 });
+    await this.page.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor({ timeout: 30_000 });
+    return this.visibleNotebook(name);
+  }
+
+  /** Opens the quick input with `key`, types `text`, and picks the first row that shows `row`. */
+  private async quickPick(key: string, text: string, row: string, what: string): Promise<void> {
+    const page = this.page;
+    await waitFor(
+      what,
+      async () => {
+        await page.keyboard.press('Escape');
+        await page.keyboard.press(key);
+        const input = page.locator('.quick-input-widget input');
+        await input.waitFor({ state: 'visible', timeout: 3000 });
+        await input.fill(text);
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor({ state: 'visible', timeout: 5000 });
+        await page.keyboard.press('Enter');
+        return true;
+      },
+      30_000,
+      500,
+    );
+  }
+
+  /** The visible notebook editor, once it shows a cell. */
+  private async visibleNotebook(name: string): Promise<Notebook> {
     const editor = this.page.locator('.notebook-editor').filter({ visible: true }).first();
+    // A row may be laid out with no box yet (markdown rows render late): wait for any visible one.
     await editor.locator('.cell-list-container .monaco-list-row').filter({ visible: true }).first().waitFor({ timeout: 30_000 });
     return new Notebook(this, name, editor);
   }

@@ -32,6 +32,11 @@ async function cellLanguage(nb: Notebook, index: number): Promise<string> {
   return status.includes(NOTEBOOK_TS) ? NOTEBOOK_TS : status.split('\n').at(-1)?.trim() ?? '';
 }
 
+/** The first cell's language once it is notebook-aware TypeScript (waits up to 20 s), else what it shows then. */
+async function shownLanguage(nb: Notebook): Promise<string> {
+  return waitFor(`cell 0 to be ${NOTEBOOK_TS}`, async () => ((await cellLanguage(nb, 0)) === NOTEBOOK_TS ? NOTEBOOK_TS : undefined), 20_000).catch(async () => cellLanguage(nb, 0));
+}
+
 void describe('the controller in VS Code: stop and language', { timeout: 600_000 }, () => {
   before(async () => {
     const bin = mkdtempSync(join(tmpdir(), 'al-slow-node-'));
@@ -49,7 +54,7 @@ void describe('the controller in VS Code: stop and language', { timeout: 600_000
     const nb = await vs.openNotebook('language-preselected.ipynb');
     try {
       await nb.selectKernel();
-      const shown = await waitFor(`cell 0 to be ${NOTEBOOK_TS}`, async () => ((await cellLanguage(nb, 0)) === NOTEBOOK_TS ? NOTEBOOK_TS : undefined), 20_000).catch(async () => cellLanguage(nb, 0));
+      const shown = await shownLanguage(nb);
       await vs.screenshot('language-preselected');
       assert.equal(shown, NOTEBOOK_TS);
     } finally {
@@ -62,7 +67,7 @@ void describe('the controller in VS Code: stop and language', { timeout: 600_000
     // provides kernels, so the toolbar shows this one and the cell must not stay Python until the first run.
     const nb = await vs.newNotebook('Create: New Jupyter Notebook', 'Untitled-');
     try {
-      const shown = await waitFor(`cell 0 to be ${NOTEBOOK_TS}`, async () => ((await cellLanguage(nb, 0)) === NOTEBOOK_TS ? NOTEBOOK_TS : undefined), 20_000).catch(async () => cellLanguage(nb, 0));
+      const shown = await shownLanguage(nb);
       await vs.screenshot('new-jupyter-notebook');
       assert.equal(shown, NOTEBOOK_TS);
     } finally {

@@ -5,7 +5,7 @@
  * from the configured folder, never bundled and never needed to install the extension.
  */
 import { createRequire } from 'node:module';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -48,6 +48,26 @@ export const WEBGPU_SOFTWARE_ENV = 'AFFORDANCE_LAB_WEBGPU_ALLOW_SOFTWARE';
 /** Reads {@link WEBGPU_SOFTWARE_ENV}; anything else than 1/true/yes (or unset) is false. */
 export function allowSoftwareFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
   return /^(1|true|yes)$/i.test(env[WEBGPU_SOFTWARE_ENV]?.trim() ?? '');
+}
+
+/**
+ * GPU device nodes of a Linux machine: DRM render nodes (AMD, Intel, NVIDIA's open driver, virtio-gpu), NVIDIA's
+ * proprietary nodes, and WSL's GPU paravirtualisation. Without any, Dawn can only offer a software adapter, which
+ * `auto` would refuse anyway. `list` reads a folder's entry names (empty when it cannot).
+ */
+export function linuxGpuDeviceNodes(list: (dir: string) => string[]): string[] {
+  return [
+    ...list('/dev/dri').filter((f) => /^renderD\d+$/.test(f)).map((f) => `/dev/dri/${f}`),
+    ...list('/dev').filter((f) => /^(nvidia\d+|dxg)$/.test(f)).map((f) => `/dev/${f}`),
+  ];
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 export interface ChainOptions {
@@ -313,6 +333,11 @@ async function loadWebgpu(o: ChainOptions, allowSoftware: boolean): Promise<Load
     const found = resolveOptional('webgpu', roots);
     if (!found) {
       throw new BackendUnavailable('webgpu', `the Dawn binding (npm package \`webgpu\`) is not installed (looked from ${whereLooked(roots, o.notebookDir)} upwards); install it with \`npm install webgpu\` in the notebook's folder`);
+    }
+    // `auto` does not start Dawn where Linux shows no GPU: it would find only a software adapter (and print its
+    // limit warnings into whatever cell runs next). Allowing software adapters by env keeps the probe.
+    if (o.backend === 'auto' && process.platform === 'linux' && !allowSoftwareFromEnv() && linuxGpuDeviceNodes(listDir).length === 0) {
+      throw new BackendUnavailable('webgpu', 'no GPU device on this machine (no /dev/dri/renderD*, /dev/nvidia*, /dev/dxg), so Dawn was not started; `backend: webgpu` still tries it');
     }
     let dawn: DawnModule;
     try {

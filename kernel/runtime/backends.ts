@@ -337,7 +337,7 @@ async function loadWebgpu(o: ChainOptions, allowSoftware: boolean): Promise<Load
     // `auto` does not start Dawn where Linux shows no GPU: it would find only a software adapter (and print its
     // limit warnings into whatever cell runs next). Allowing software adapters by env keeps the probe.
     if (o.backend === 'auto' && process.platform === 'linux' && !allowSoftwareFromEnv() && linuxGpuDeviceNodes(listDir).length === 0) {
-      throw new BackendUnavailable('webgpu', 'no GPU device on this machine (no /dev/dri/renderD*, /dev/nvidia*, /dev/dxg), so Dawn was not started; `backend: webgpu` still tries it');
+      throw new BackendUnavailable('webgpu', 'no GPU device on this machine (no DRM render node, NVIDIA device or WSL GPU), so Dawn was not started; `backend: webgpu` still tries it');
     }
     let dawn: DawnModule;
     try {

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { CellError } from '../kernel/protocol';
-import { cellLanguage, prefersThisKernel, SUPPORTED_LANGUAGE_IDS } from '../host/languages';
+import { cellLanguage, JUPYTER_NOTEBOOK_TYPE, prefersThisKernel, SUPPORTED_LANGUAGE_IDS } from '../host/languages';
 import { cellLabel, FRESH_KERNEL_NOTICE, hostError, kernelFailure } from '../host/failures';
 import { isBlankForThisKernel } from './newNotebook';
 import { NotebookOutputView } from './outputView';
@@ -12,7 +12,6 @@ import { DEFAULTS } from '../host/settings';
 import { readSettings, type NotebookKernels } from './kernels';
 
 export const CONTROLLER_ID = 'affordance-lab-kernel';
-const NOTEBOOK_TYPE = 'jupyter-notebook';
 
 interface NotebookRun {
   view: NotebookOutputView;
@@ -36,7 +35,7 @@ export class KernelController implements vscode.Disposable {
     /** This extension's id: blank notebooks are taken only where no other extension provides kernels. */
     private readonly extensionId: string,
   ) {
-    const c = vscode.notebooks.createNotebookController(CONTROLLER_ID, NOTEBOOK_TYPE, 'Affordance Lab (TypeScript)');
+    const c = vscode.notebooks.createNotebookController(CONTROLLER_ID, JUPYTER_NOTEBOOK_TYPE, 'Affordance Lab (TypeScript)');
     this.controller = c;
     c.supportedLanguages = [...SUPPORTED_LANGUAGE_IDS];
     c.supportsExecutionOrder = true;
@@ -180,7 +179,7 @@ export class KernelController implements vscode.Disposable {
   }
 
   private updateAffinity(nb: vscode.NotebookDocument): void {
-    if (nb.notebookType !== NOTEBOOK_TYPE) return;
+    if (nb.notebookType !== JUPYTER_NOTEBOOK_TYPE) return;
     const languages = nb.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code).map((c) => c.document.languageId);
     if (prefersThisKernel(nb.metadata, languages) || isBlankForThisKernel(nb, this.extensionId)) this.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
   }

@@ -3,10 +3,7 @@
  * creates ("New Jupyter Notebook") that this kernel takes where no other extension provides kernels.
  */
 import * as vscode from 'vscode';
-import { claimsBlankNotebook, kernelProviders, NEW_NOTEBOOK_METADATA } from '../host/languages';
-
-const NOTEBOOK_TYPE = 'jupyter-notebook';
-const LANGUAGE_ID = 'affordance-ts';
+import { AFFORDANCE_TS_LANGUAGE_ID, claimsBlankNotebook, JUPYTER_NOTEBOOK_TYPE, kernelProviders, NEW_NOTEBOOK_METADATA } from '../host/languages';
 
 /** Installed extensions other than this one that may provide Jupyter kernels (computed per call: extensions come and go). */
 export function otherKernelProviders(selfId: string): string[] {
@@ -23,7 +20,8 @@ export function otherKernelProviders(selfId: string): string[] {
 
 /** Whether VS Code has just created this notebook blank and this kernel is the only one it can show for it. */
 export function isBlankForThisKernel(nb: vscode.NotebookDocument, selfId: string): boolean {
-  if (nb.notebookType !== NOTEBOOK_TYPE) return false;
+  // Saved notebooks never qualify: checked first, so that their edits do not list the installed extensions.
+  if (nb.notebookType !== JUPYTER_NOTEBOOK_TYPE || nb.uri.scheme !== 'untitled') return false;
   const cells = nb.getCells().map((c) => ({ code: c.kind === vscode.NotebookCellKind.Code, text: c.document.getText() }));
   return claimsBlankNotebook(nb.uri.scheme, nb.metadata, cells, otherKernelProviders(selfId));
 }
@@ -34,10 +32,10 @@ export function isBlankForThisKernel(nb: vscode.NotebookDocument, selfId: string
  */
 export function registerNewNotebookCommand(controllerId: string, selfId: string, log: vscode.LogOutputChannel): vscode.Disposable {
   return vscode.commands.registerCommand('affordance-lab.newNotebook', async () => {
-    const data = new vscode.NotebookData([new vscode.NotebookCellData(vscode.NotebookCellKind.Code, '', LANGUAGE_ID)]);
+    const data = new vscode.NotebookData([new vscode.NotebookCellData(vscode.NotebookCellKind.Code, '', AFFORDANCE_TS_LANGUAGE_ID)]);
     // The ipynb serializer keeps notebook-level Jupyter metadata under `metadata`.
     data.metadata = { cells: [], metadata: structuredClone(NEW_NOTEBOOK_METADATA), nbformat: 4, nbformat_minor: 5 };
-    const doc = await vscode.workspace.openNotebookDocument(NOTEBOOK_TYPE, data);
+    const doc = await vscode.workspace.openNotebookDocument(JUPYTER_NOTEBOOK_TYPE, data);
     const editor = await vscode.window.showNotebookDocument(doc);
     try {
       await vscode.commands.executeCommand('notebook.selectKernel', { notebookEditor: editor, id: controllerId, extension: selfId });

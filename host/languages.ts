@@ -11,6 +11,15 @@ import type { CellLanguage } from '../kernel/protocol';
  */
 export const SUPPORTED_LANGUAGE_IDS = ['affordance-ts', 'typescript', 'javascript'] as const;
 
+/** The notebook-aware TypeScript cell language this extension contributes (package.json `languages`). */
+export const AFFORDANCE_TS_LANGUAGE_ID = SUPPORTED_LANGUAGE_IDS[0];
+
+/** The kernelspec name a notebook written for this kernel carries in its Jupyter metadata. */
+export const KERNELSPEC_NAME = 'affordance-lab';
+
+/** The notebook type of .ipynb files (VS Code's built-in serializer), the one this kernel runs. */
+export const JUPYTER_NOTEBOOK_TYPE = 'jupyter-notebook';
+
 /** The kernel's language for an editor language id, or undefined for a language it does not run. */
 export function cellLanguage(languageId: string): CellLanguage | undefined {
   switch (languageId.toLowerCase()) {
@@ -66,7 +75,7 @@ export function prefersThisKernel(notebookMetadata: unknown, codeCellLanguageIds
 
 /** The Jupyter metadata a notebook created by this extension starts with: it preselects this kernel. */
 export const NEW_NOTEBOOK_METADATA = {
-  kernelspec: { display_name: 'Affordance Lab (TypeScript)', language: 'typescript', name: 'affordance-lab' },
+  kernelspec: { display_name: 'Affordance Lab (TypeScript)', language: 'typescript', name: KERNELSPEC_NAME },
   language_info: { file_extension: '.ts', name: 'typescript' },
 } as const;
 

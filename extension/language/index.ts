@@ -7,17 +7,16 @@
 import * as vscode from 'vscode';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { jupyterMetadata, prefersThisKernel } from '../../host/languages';
+import { AFFORDANCE_TS_LANGUAGE_ID, jupyterMetadata, KERNELSPEC_NAME, prefersThisKernel } from '../../host/languages';
 import { isBlankForThisKernel } from '../newNotebook';
 import { LanguageWorkerClient } from './client';
 import type { CellInput, CellPosition, CellRange, CompletionEntry, DefinitionLocation } from './core/types';
 import type { LanguageMethod, LanguageMethods } from './protocol';
 
-/** The cell language id this module serves (contributed in package.json with TypeScript's grammar). */
-export const AFFORDANCE_TS_LANGUAGE_ID = 'affordance-ts';
+// The cell language id this module serves (contributed in package.json with TypeScript's grammar), and the
+// kernelspec name of notebooks written for this kernel: defined with the other language rules in host/languages.ts.
+export { AFFORDANCE_TS_LANGUAGE_ID, KERNELSPEC_NAME };
 
-/** The kernelspec name a notebook written for this kernel carries in its Jupyter metadata. */
-export const KERNELSPEC_NAME = 'affordance-lab';
 
 /** Cells that take part in the notebook's program: what the kernel runs. */
 const PROGRAM_LANGUAGES = new Set([AFFORDANCE_TS_LANGUAGE_ID, 'typescript', 'javascript']);

@@ -277,7 +277,6 @@ export function heapDepthwiseFilterGrad(
   return out;
 }
 
-
 /**
  * The operands of a batched product laid out for one grouped convolution: a depthwise convolution with
  * channel multiplier n whose channels are the batch items is one small GEMM per channel, so a batch of

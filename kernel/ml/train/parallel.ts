@@ -77,6 +77,7 @@ export class ReplicaPool {
   private stepCount = 0;
   /** Per variable, the data id whose values the shared weights buffer holds (a variable's assign changes its id). */
   private readonly published: unknown[];
+  private views: Record<string, Float32Array> | undefined;
 
   private constructor(
     private readonly model: PIALNet,
@@ -184,11 +185,14 @@ export class ReplicaPool {
    * it computes them (AdamW's `sink`); {@link weightsWritten} then records which ones it wrote.
    */
   weightViews(): Record<string, Float32Array> {
-    const out: Record<string, Float32Array> = {};
-    this.model.variables().forEach((v, i) => {
-      out[v.name] = this.weights.subarray(this.slots[i].offset, this.slots[i].offset + this.slots[i].size);
-    });
-    return out;
+    if (!this.views) {
+      const out: Record<string, Float32Array> = {};
+      this.model.variables().forEach((v, i) => {
+        out[v.name] = this.weights.subarray(this.slots[i].offset, this.slots[i].offset + this.slots[i].size);
+      });
+      this.views = out;
+    }
+    return this.views;
   }
 
   /** After the optimizer wrote these variables' new values into {@link weightViews}: their copies are current. */

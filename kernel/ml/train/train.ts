@@ -375,7 +375,6 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
   let pairsPerSec = 0;
   const timeLimitAt = options.timeLimitSec !== undefined ? Date.now() + options.timeLimitSec * 1000 : Infinity;
   let pool: ReplicaPool | undefined;
-  let poolWeights: Record<string, Float32Array> | undefined;
   const startReplicas = async (pairs: number): Promise<void> => {
     threads = Math.min(threads, pairs);
     if (threads <= 1) return;
@@ -437,7 +436,7 @@ export async function train(model: PIALNet, data: BatchSource<unknown>, options:
               `the loss became ${loss} at step ${st.step + 1}: ${bad.join(' and ') || 'the sum of the parts overflowed'}; no update was applied (lower the learning rate, current ${lrs.encoder.toExponential(2)} for the encoder, or check the batch for non-finite values)`,
             );
           }
-          if (pool) pool.weightsWritten(optimizer.apply(grads, lrs, poolWeights ??= pool.weightViews()));
+          if (pool) pool.weightsWritten(optimizer.apply(grads, lrs, pool.weightViews()));
           else optimizer.apply(grads, lrs);
           disposeGradients(grads);
           const n = batch.nonInteractive.shape[0];

@@ -16,7 +16,8 @@ const production = process.argv.includes('--production');
 
 /**
  * Native or optional packages: never bundled. tfjs-node(-gpu) and webgpu are found at run time from the
- * notebook's folder; sharp and esbuild ship platform binaries.
+ * notebook's folder; sharp, esbuild and koffi (the foreign-function interface the kernel reaches a system
+ * BLAS through) ship platform binaries.
  */
 const nodeExternals = [
   'sharp',
@@ -24,6 +25,7 @@ const nodeExternals = [
   '@tensorflow/tfjs-node',
   '@tensorflow/tfjs-node-gpu',
   'webgpu',
+  'koffi',
 ];
 
 /**

@@ -15,6 +15,7 @@ import { tf } from './tf';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { threadsLabel, trainingThreads } from './threads';
 import { registerWasmTrainingKernels } from './wasmKernels';
+import { blasStatus } from './blas';
 import { registerCpuFixes } from './cpuFixes';
 import { registerGradientFixes } from './gradFixes';
 import { displayPath } from '../ml/viz/paths';
@@ -415,7 +416,10 @@ async function loadWasm(): Promise<Loaded> {
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   // Each kernel runs on one thread; training uses `threads` data-parallel replicas (threads.ts).
   const threads = trainingThreads();
-  return { device: `CPU (wasm${simd ? ', SIMD' : ''}, ${threadsLabel(threads)})`, threads };
+  // Matrix products and convolutions go to a system BLAS when one is installed (blas.ts).
+  const found = blasStatus();
+  const blasPart = found.blas ? `, BLAS: ${found.blas.description}` : '';
+  return { device: `CPU (wasm${simd ? ', SIMD' : ''}${blasPart}, ${threadsLabel(threads)})`, threads };
 }
 
 /** Steps of `auto`, in order. */

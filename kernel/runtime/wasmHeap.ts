@@ -346,3 +346,126 @@ export function heapGroupedResult(backend: WasmHeapBackend, y: TensorInfo, items
   }
   return out;
 }
+
+/** Where a 2-D convolution (NHWC, filter [kh, kw, C, O]) reads: input size, filter, stride, dilation, padding, output size. */
+export interface ConvGeometry {
+  N: number;
+  H: number;
+  W: number;
+  C: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  top: number;
+  left: number;
+  oh: number;
+  ow: number;
+}
+
+/** True when the convolution reads each input pixel once, in order: its patches are the input itself. */
+export function convIsPointwise(g: ConvGeometry): boolean {
+  return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.top === 0 && g.left === 0 && g.oh === g.H && g.ow === g.W;
+}
+
+/**
+ * The patches of a convolution's input ("im2col"): row (n, y, x) of the [N*oh*ow, kh*kw*C] result holds
+ * the input under the filter at output pixel (y, x), taps in filter order (i, j, c), zeros where the
+ * filter hangs over the padding. Input and result are in the same heap, so each run of taps that lie
+ * side by side in the input is one copyWithin (a memmove; subarray views cost an allocation each).
+ */
+export function heapIm2col(backend: WasmHeapBackend, x: TensorInfo, g: ConvGeometry): TensorInfo {
+  const { N, H, W, C, kh, kw, sh, sw, dh, dw, top, left, oh, ow } = g;
+  const row = kh * kw * C;
+  const out = backend.makeOutput([N * oh * ow, row], 'float32');
+  const dstView = backend.typedArrayFromHeap(out) as Float32Array;
+  const srcView = backend.typedArrayFromHeap(x) as Float32Array;
+  if (dstView.length === 0) return out;
+  const heap = new Float32Array(dstView.buffer);
+  const d0 = dstView.byteOffset >> 2;
+  const s0 = srcView.byteOffset >> 2;
+  let at = d0;
+  for (let n = 0; n < N; n++) {
+    for (let y = 0; y < oh; y++) {
+      for (let xo = 0; xo < ow; xo++, at += row) {
+        const x0 = xo * sw - left;
+        // The filter row lies inside the input and its taps are adjacent: one copy per filter row.
+        const whole = dw === 1 && x0 >= 0 && x0 + kw <= W;
+        for (let i = 0; i < kh; i++) {
+          const yy = y * sh + i * dh - top;
+          const d = at + i * kw * C;
+          if (yy < 0 || yy >= H) {
+            heap.fill(0, d, d + kw * C);
+            continue;
+          }
+          const base = s0 + (n * H + yy) * W * C;
+          if (whole) {
+            heap.copyWithin(d, base + x0 * C, base + (x0 + kw) * C);
+            continue;
+          }
+          for (let j = 0; j < kw; j++) {
+            const xx = x0 + j * dw;
+            const dj = d + j * C;
+            if (xx < 0 || xx >= W) heap.fill(0, dj, dj + C);
+            else heap.copyWithin(dj, base + xx * C, base + (xx + 1) * C);
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Per-channel correlations at a few lags, over channel-major rows: out[t, c] = sum over p of
+ * x[c, p + offsets[t]] * d[c, p], p from 0 to length - offsets[t] - 1, where x and d are [channels,
+ * length]. With x and d a depthwise convolution's padded input and zero-padded output gradient laid out
+ * channel by channel, the lags are the filter taps' flat offsets and out is its filter gradient: one
+ * BLAS dot product of contiguous memory per tap and channel (a JavaScript loop was 2x slower).
+ */
+export function heapChannelCorrelations(
+  backend: WasmHeapBackend, x: TensorInfo, d: TensorInfo, channels: number, length: number, offsets: readonly number[],
+  sdot: (n: number, x: Float32Array, y: Float32Array) => number,
+): TensorInfo {
+  const taps = offsets.length;
+  const out = backend.makeOutput([taps * channels], 'float32');
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  const xs = backend.typedArrayFromHeap(x) as Float32Array;
+  const ds = backend.typedArrayFromHeap(d) as Float32Array;
+  for (let c = 0; c < channels; c++) {
+    const row = c * length;
+    for (let t = 0; t < taps; t++) {
+      const n = length - offsets[t];
+      dst[t * channels + c] = n > 0 ? sdot(n, xs.subarray(row + offsets[t], row + length), ds.subarray(row, row + n)) : 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * x [N, H, W, C] laid out channel by channel on a zero-padded grid: [C, N*Hp*Wp] with x[n, y, x, c] at
+ * column (n*Hp + y + top)*Wp + x + left of row c. One strided transpose (`transpose`, the BLAS's
+ * omatcopy) per input row.
+ */
+export function heapChannelMajorPadded(
+  backend: WasmHeapBackend, x: TensorInfo, Hp: number, Wp: number, top: number, left: number,
+  transpose: (rows: number, cols: number, a: Float32Array, lda: number, b: Float32Array, ldb: number) => void,
+): TensorInfo {
+  const [N, H, W, C] = x.shape;
+  const L = N * Hp * Wp;
+  const out = backend.makeOutput([C, L], 'float32');
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  const src = backend.typedArrayFromHeap(x) as Float32Array;
+  dst.fill(0);
+  if (W * C === 0) return out;
+  for (let n = 0; n < N; n++) {
+    for (let y = 0; y < H; y++) {
+      const from = (n * H + y) * W * C;
+      const to = (n * Hp + y + top) * Wp + left;
+      transpose(W, C, src.subarray(from, from + W * C), C, dst.subarray(to), L);
+    }
+  }
+  return out;
+}

@@ -9,6 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, ready, randomValues, size, compareBackends, TOLERANCE, type Tensor } from './helpers';
 import { forceBatchedMatMulRoute, type BatchedRoute } from '../../kernel/runtime/wasmKernels';
+import { blas } from '../../kernel/runtime/blas';
 
 before(ready);
 after(() => forceBatchedMatMulRoute(undefined));
@@ -44,16 +45,28 @@ const SIZES: [number[], number[], number, number, number][] = [
   [[1], [3], 9, 13, 3],
   [[1, 1], [2, 3], 5, 4, 7],
   [[3], [3], 3, 70, 64],
+  [[2, 1, 3], [1, 4, 3], 5, 6, 7],
 ];
 for (const [oa, ob, m, k, n] of SIZES) for (const [tA, tB] of FLAGS) BATCHED.push(operands(oa, ob, m, k, n, tA, tB));
 
-const ROUTES: (BatchedRoute | undefined)[] = ['items', 'grouped', 'stock', undefined];
+// 'blas' (cblas_sgemm per item, kernel/runtime/blas.ts) only where a BLAS library is installed.
+const ROUTES: (BatchedRoute | undefined)[] = [...(blas() ? (['blas'] as const) : []), 'items', 'grouped', 'stock', undefined];
 
 void test('BatchMatMul with both operands batched matches cpu on every route, for every transpose flag, broadcast and batch rank', async () => {
   for (const route of ROUTES) {
     forceBatchedMatMulRoute(route);
     for (const [i, c] of BATCHED.entries()) {
-      const r = await compareBackends(() => tf.matMul(rand(c.a, 500 + i), rand(c.b, 600 + i), c.tA, c.tB));
+      // Reference: the operands broadcast to the full batch by hand first (tfjs's cpu kernel returns too few
+      // values for batches that broadcast both ways, such as [2, 1, 3] against [1, 4, 3]).
+      const ref = (): Tensor => {
+        const a = rand(c.a, 500 + i);
+        const b = rand(c.b, 600 + i);
+        const oa = c.a.slice(0, -2);
+        const ob = c.b.slice(0, -2);
+        const outer = tf.broadcast_util.assertAndGetBroadcastShape(oa, ob);
+        return tf.matMul(tf.broadcastTo(a, [...outer, ...c.a.slice(-2)]), tf.broadcastTo(b, [...outer, ...c.b.slice(-2)]), c.tA, c.tB);
+      };
+      const r = await compareBackends(() => tf.matMul(rand(c.a, 500 + i), rand(c.b, 600 + i), c.tA, c.tB), ref);
       assert.ok(r.relErr <= TOLERANCE, `${route ?? 'cost model'} ${JSON.stringify(c)}: rel err ${r.relErr}`);
     }
   }
@@ -98,15 +111,20 @@ void test('2-D and left-batched BatchMatMul (direct or swapped to (B^T A^T)^T) m
     [[2], 3, 40, 17],
     [[2, 3], 7, 19, 5],
   ];
-  let i = 0;
-  for (const [outer, m, k, n] of cases) {
-    for (const [tA, tB] of FLAGS) {
-      const c = operands(outer, [], m, k, n, tA, tB);
-      const r = await compareBackends(() => tf.matMul(rand(c.a, 800 + i), rand(c.b, 900 + i), c.tA, c.tB));
-      assert.ok(r.relErr <= TOLERANCE, `${JSON.stringify(c)}: rel err ${r.relErr}`);
-      i++;
+  // 'items' keeps 2-D products off the BLAS (XNNPACK, direct or swapped); undefined: the BLAS where there is one.
+  for (const route of ['items', undefined] as const) {
+    forceBatchedMatMulRoute(route);
+    let i = 0;
+    for (const [outer, m, k, n] of cases) {
+      for (const [tA, tB] of FLAGS) {
+        const c = operands(outer, [], m, k, n, tA, tB);
+        const r = await compareBackends(() => tf.matMul(rand(c.a, 800 + i), rand(c.b, 900 + i), c.tA, c.tB));
+        assert.ok(r.relErr <= TOLERANCE, `${route ?? 'default'} ${JSON.stringify(c)}: rel err ${r.relErr}`);
+        i++;
+      }
     }
   }
+  forceBatchedMatMulRoute(undefined);
 });
 
 interface WasmBackendView {

@@ -135,6 +135,8 @@ void test('depthwise backprop kernels handle dilation (against a direct loop)', 
   await tf.setBackend('wasm');
   const cases: { x: Shape4; k: number; m: number; d: number; pad: 'same' | 'valid' }[] = [
     { x: [2, 11, 9, 3], k: 3, m: 1, d: 2, pad: 'same' },
+    // channel rows of 3 * 15 * 13 = 585 values: with a BLAS, the channel-major route
+    { x: [3, 11, 9, 3], k: 3, m: 1, d: 2, pad: 'same' },
     { x: [1, 12, 13, 2], k: 3, m: 2, d: 3, pad: 'valid' },
     { x: [3, 9, 9, 4], k: 2, m: 1, d: 2, pad: 'same' },
   ];

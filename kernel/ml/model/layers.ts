@@ -40,9 +40,10 @@ function swapLast(x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * Matrix product (batched over leading axes of equal shape) whose gradient uses explicit transposes and
- * plain products: da = dy . b^T, db = a^T . dy. The wasm backend's products with a transposed operand are
- * several times slower than a transpose followed by a plain product, and tfjs's own matMul gradient uses them.
+ * Matrix product (batched over leading axes of equal shape) whose gradient is two plain products with
+ * transposed operands: da = dy . b^T, db = a^T . dy. tfjs's own matMul gradient does the same but tapes
+ * more; on wasm the transposes cost nothing with a BLAS (passed as flags) and are explicit copies
+ * before XNNPACK otherwise (kernel/runtime/wasmKernels.ts).
  */
 const matMulOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
@@ -51,11 +52,25 @@ const matMulOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     value: tf.matMul(a, b),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved;
-      return [tf.matMul(dy, swapLast(sb)), tf.matMul(swapLast(sa), dy)];
+      return [tf.matMul(dy, sb, false, true), tf.matMul(sa, dy, true, false)];
     },
   };
 });
 export const matMul = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => matMulOp(a, b);
+
+/** a . b^T (attention scores q . k^T) with the gradient da = dy . b, db = dy^T . a: no transpose of b is made. */
+const matMulTransposedOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b, false, true),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved;
+      return [tf.matMul(dy, sb), tf.matMul(dy, sa, true, false)];
+    },
+  };
+});
+export const matMulTransposed = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => matMulTransposedOp(a, b);
 
 export class Linear {
   readonly w: string;
@@ -272,7 +287,7 @@ export class Attention {
     const kh = splitHeads(k, this.heads);
     const vh = splitHeads(v, this.heads);
     const scale = 1 / Math.sqrt(c! / this.heads);
-    const att = tf.softmax(tf.mul(matMul(q, swapLast(kh)), scale));
+    const att = tf.softmax(tf.mul(matMulTransposed(q, kh), scale));
     return this.proj.apply(mergeHeads(matMul(att, vh), this.heads));
   }
 }

@@ -8,6 +8,7 @@ import { PIALNet, PAPER_PARAMS_M, disposeBatch, type PairBatch } from '../kernel
 import { metricsBatch } from '../kernel/ml/metrics/index';
 import { train, pialLoss } from '../kernel/ml/train/index';
 import { trainingThreads } from '../kernel/runtime/threads';
+import { blas, disableBlas } from '../kernel/runtime/blas';
 
 function blobMaps(n: number, size: number, seed: number): tf.Tensor3D {
   return tf.tidy(() => {
@@ -78,6 +79,16 @@ async function main(): Promise<void> {
   for (const inputSize of [128, 96]) {
     for (const threads of cores > 1 ? [1, cores] : [1]) {
       trainFigures[`model.small_train_pairs_per_s_${inputSize}px_${threads}t`] = await trainRate(inputSize, threads);
+    }
+  }
+  // The same 1-thread figure with the system BLAS set aside (XNNPACK only), as the same-run baseline of
+  // the BLAS routes (kernel/runtime/blas.ts); absent where no BLAS is installed.
+  if (blas()) {
+    disableBlas(true);
+    try {
+      trainFigures['model.small_train_pairs_per_s_96px_1t_without_blas'] = await trainRate(96, 1);
+    } finally {
+      disableBlas(false);
     }
   }
   const trainPerSec = trainFigures[`model.small_train_pairs_per_s_128px_${cores}t`];

@@ -18,6 +18,9 @@
  *   the (channel, image) pairs and whose filter is the output gradient, summed over the batch.
  * - UnsortedSegmentSum (gradient of gather): ScatterNd, which accumulates duplicates.
  *
+ * With a system BLAS (blas.ts), BatchMatMul, Conv2D, Conv2DBackpropFilter and the stride-1 depthwise
+ * filter gradient run their arithmetic in it, on views of the heap (see each kernel).
+ *
  * Replaced, because training leans on them and a faster route exists (each keeps the original for the
  * cases it does not improve): BatchMatMul and _FusedMatMul (XNNPACK path for transposed and batched
  * operands, small batched items as one grouped convolution, and a guard against a stale-operator bug), Slice and SplitV (copies over the heap), 2-D
@@ -801,6 +804,18 @@ function groupedProducts(s: Scope, heap: WasmHeapBackend, a: TensorInfo, b: Tens
   return s.track(heapGroupedResult(heap, y, items, m, n, [...outer, m, n]));
 }
 
+/** Sizes m, k, n of the per-item products op(a) [m, k] x op(b) [k, n]; an error (tfjs's words) when k differs. */
+function productSizes(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): { m: number; k: number; n: number } {
+  const m = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
+  const k = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+  const kb = transposeB ? b.shape[b.shape.length - 1] : b.shape[b.shape.length - 2];
+  const n = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+  if (k !== kb) {
+    throw new Error(`Error in matMul: inner shapes (${k}) and (${kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+  }
+  return { m, k, n };
+}
+
 /**
  * BatchMatMul steered onto wasm's fast path. tfjs-backend-wasm multiplies through XNNPACK only when
  * neither operand is transposed and neither has a batch (about 30 GFLOP/s here); otherwise it runs a
@@ -808,7 +823,8 @@ function groupedProducts(s: Scope, heap: WasmHeapBackend, a: TensorInfo, b: Tens
  * transposed operand is transposed explicitly first (a copy, cheap next to the product); when only
  * the left operand has batch dimensions they are folded into its rows; when both have them (attention),
  * each batch item is its own 2-D product (perItemProducts) if the items are large, and the whole batch
- * one grouped convolution (groupedProducts) if they are small (batchedRoute).
+ * one grouped convolution (groupedProducts) if they are small (batchedRoute). With a system BLAS
+ * (blas.ts) every float32 product goes to cblas_sgemm instead (blasProducts), unless a test forces a route.
  */
 export const batchMatMulWasm = composite('BatchMatMul', (s, inputs, attrs) => {
   const orig = original('BatchMatMul');
@@ -835,13 +851,7 @@ export const batchMatMulWasm = composite('BatchMatMul', (s, inputs, attrs) => {
   }
   const lib = activeBlas();
   if (lib && (forcedRoute === undefined || forcedRoute === 'blas')) {
-    const m = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
-    const k = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
-    const kb = transposeB ? b.shape[b.shape.length - 1] : b.shape[b.shape.length - 2];
-    const n = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
-    if (k !== kb) {
-      throw new Error(`Error in matMul: inner shapes (${k}) and (${kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
-    }
+    const { m, k, n } = productSizes(a, b, transposeA, transposeB);
     return blasProducts(s, heap, lib, a, b, transposeA, transposeB, outer, m, k, n);
   }
   if (batchB > 1) {
@@ -857,13 +867,7 @@ export const batchMatMulWasm = composite('BatchMatMul', (s, inputs, attrs) => {
       };
       return s.run2(batchMatMulWasm, { a: full(a, outerA), b: full(b, outerB) }, attrs);
     }
-    const m = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
-    const k = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
-    const kb = transposeB ? b.shape[b.shape.length - 1] : b.shape[b.shape.length - 2];
-    const n = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
-    if (k !== kb) {
-      throw new Error(`Error in matMul: inner shapes (${k}) and (${kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
-    }
+    const { m, k, n } = productSizes(a, b, transposeA, transposeB);
     const route = batchedRoute(m, k, n);
     if (route === 'stock') return s.run2(orig, inputs, attrs);
     if (route === 'grouped') return groupedProducts(s, heap, a, b, transposeA, transposeB, batchA, batchB, m, k, n, outer);

@@ -32,13 +32,6 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   return geluOp(x);
 }
 
-/** Swaps the last two axes. */
-function swapLast(x: tf.Tensor): tf.Tensor {
-  const perm = x.shape.map((_, i) => i);
-  [perm[x.rank - 2], perm[x.rank - 1]] = [perm[x.rank - 1], perm[x.rank - 2]];
-  return tf.transpose(x, perm);
-}
-
 /**
  * Matrix product (batched over leading axes of equal shape) whose gradient is two plain products with
  * transposed operands: da = dy . b^T, db = a^T . dy. tfjs's own matMul gradient does the same but tapes

@@ -22,7 +22,7 @@ const VSIX = join(mkdtempSync(join(tmpdir(), 'al-package-')), 'affordance-lab.vs
 const MAX_VSIX_BYTES = 24 * 1024 * 1024;
 
 /** Runtime packages allowed under node_modules/ (native or loaded at run time, see .vscodeignore). */
-const ALLOWED_PACKAGES = ['sharp', '@img/colour', '@img/sharp-linux-x64', '@img/sharp-libvips-linux-x64', 'detect-libc', 'semver', 'esbuild', '@esbuild/linux-x64'];
+const ALLOWED_PACKAGES = ['sharp', '@img/colour', '@img/sharp-linux-x64', '@img/sharp-libvips-linux-x64', 'detect-libc', 'semver', 'esbuild', '@esbuild/linux-x64', 'koffi'];
 
 let entries: ZipEntry[] = [];
 let names: string[] = [];
@@ -86,7 +86,7 @@ void test('the .vsix holds the bundles, renderers, wasm binaries, samples, manif
   assert.deepEqual(missing(required), [], `missing from the .vsix; it holds:\n${names.join('\n')}`);
 });
 
-void test('the .vsix holds the native runtime packages: sharp with its addon and libvips, esbuild with its binary', () => {
+void test('the .vsix holds the native runtime packages: sharp with its addon and libvips, esbuild with its binary, koffi with its addon', () => {
   const required: (string | RegExp)[] = [
     'extension/node_modules/sharp/package.json',
     'extension/node_modules/sharp/dist/index.cjs',
@@ -97,6 +97,8 @@ void test('the .vsix holds the native runtime packages: sharp with its addon and
     'extension/node_modules/semver/index.js',
     'extension/node_modules/esbuild/lib/main.js',
     'extension/node_modules/@esbuild/linux-x64/bin/esbuild',
+    'extension/node_modules/koffi/index.js',
+    'extension/node_modules/koffi/build/koffi/linux_x64/koffi.node',
   ];
   assert.deepEqual(missing(required), []);
   const binary = entries.find((e) => e.name === 'extension/node_modules/@esbuild/linux-x64/bin/esbuild');

@@ -148,8 +148,8 @@ export function blasStatus(env: NodeJS.ProcessEnv = process.env): BlasStatus {
   const wanted = env[BLAS_ENV]?.trim();
   if (wanted === 'off' || wanted === '0') return (status = { reason: `turned off (${BLAS_ENV}=${wanted})` });
   // Before the library starts: its thread pools would otherwise start one thread per core in every replica.
-  for (const v of ['OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS']) {
-    if (env === process.env && process.env[v] === undefined) process.env[v] = '1';
+  if (env === process.env) {
+    for (const v of ['OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS']) process.env[v] ??= '1';
   }
   let koffi: Koffi;
   try {

@@ -436,9 +436,11 @@ export function heapChannelCorrelations(
   const ds = backend.typedArrayFromHeap(d) as Float32Array;
   for (let c = 0; c < channels; c++) {
     const row = c * length;
+    // One view of the channel's gradient row for all taps: sdot reads only its first n values.
+    const drow = ds.subarray(row, row + length);
     for (let t = 0; t < taps; t++) {
       const n = length - offsets[t];
-      dst[t * channels + c] = n > 0 ? sdot(n, xs.subarray(row + offsets[t], row + length), ds.subarray(row, row + n)) : 0;
+      dst[t * channels + c] = n > 0 ? sdot(n, xs.subarray(row + offsets[t], row + length), drow) : 0;
     }
   }
   return out;

@@ -331,15 +331,15 @@ function depthwiseFilterGradTaps(s: Scope, heap: WasmHeapBackend, x: TensorInfo,
  * dot product of contiguous rows (heapChannelCorrelations); the tap's shift is a flat offset, as in
  * depthwiseFilterGradTaps.
  */
-function depthwiseFilterGradChannels(s: Scope, heap: WasmHeapBackend, lib: Blas, transpose: NonNullable<Blas['transpose']>, x: TensorInfo, dy: TensorInfo, p: { kh: number; kw: number; dh: number; dw: number; top: number; left: number; oh: number; ow: number }): TensorInfo {
+function depthwiseFilterGradChannels(s: Scope, heap: WasmHeapBackend, blasOps: Pick<Blas, 'sdot'> & Required<Pick<Blas, 'transpose'>>, x: TensorInfo, dy: TensorInfo, p: { kh: number; kw: number; dh: number; dw: number; top: number; left: number; oh: number; ow: number }): TensorInfo {
   const [N, , , C] = x.shape;
   const Hp = p.oh + (p.kh - 1) * p.dh;
   const Wp = p.ow + (p.kw - 1) * p.dw;
-  const xT = s.track(heapChannelMajorPadded(heap, x, Hp, Wp, p.top, p.left, transpose));
-  const dT = s.track(heapChannelMajorPadded(heap, dy, Hp, Wp, 0, 0, transpose));
+  const xT = s.track(heapChannelMajorPadded(heap, x, Hp, Wp, p.top, p.left, blasOps.transpose));
+  const dT = s.track(heapChannelMajorPadded(heap, dy, Hp, Wp, 0, 0, blasOps.transpose));
   const offsets: number[] = [];
   for (let i = 0; i < p.kh; i++) for (let j = 0; j < p.kw; j++) offsets.push(i * p.dh * Wp + j * p.dw);
-  const out = s.track(heapChannelCorrelations(heap, xT, dT, C, N * Hp * Wp, offsets, lib.sdot));
+  const out = s.track(heapChannelCorrelations(heap, xT, dT, C, N * Hp * Wp, offsets, blasOps.sdot));
   return s.reshape(out, [p.kh, p.kw, C, 1]);
 }
 
@@ -372,7 +372,7 @@ export const depthwiseBackpropFilterWasm = composite('DepthwiseConv2dNativeBackp
   const fits = top >= 0 && left >= 0 && Hp - H - top >= 0 && Wp - W - left >= 0;
   // Channel rows of 400 values and more: the BLAS's dot products (measured: N*Hp*Wp = 512 and 5,408 ran
   // 1.35x and 2.1x faster than the per-tap products, 200 1.6x slower, one BLAS call per channel and tap).
-  if (heap && m === 1 && lib?.transpose && fits && x.shape[0] * Hp * Wp >= CHANNEL_ROW_MIN) return depthwiseFilterGradChannels(s, heap, lib, lib.transpose, x, dy, { kh, kw, dh, dw, top, left, oh, ow });
+  if (heap && m === 1 && lib?.transpose && fits && x.shape[0] * Hp * Wp >= CHANNEL_ROW_MIN) return depthwiseFilterGradChannels(s, heap, { sdot: lib.sdot, transpose: lib.transpose }, x, dy, { kh, kw, dh, dw, top, left, oh, ow });
   if (heap && m === 1) return depthwiseFilterGradTaps(s, heap, x, dy, { kh, kw, dh, dw, top, left, oh, ow });
   const [b] = x.shape;
   // [1, H, W, C*b]: channel c of image n becomes channel c*b + n.
@@ -719,7 +719,8 @@ function broadcastItems(outer: readonly number[], sub: readonly number[]): Int32
  * one product over all its rows, and other batches (attention, broadcasts) one call per item. The
  * output is written in place; nothing is cached between calls.
  */
-function blasProducts(s: Scope, heap: WasmHeapBackend, lib: Blas, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, outer: number[], m: number, k: number, n: number): TensorInfo {
+function blasProducts(s: Scope, heap: WasmHeapBackend, lib: Blas, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, outer: number[]): TensorInfo {
+  const { m, k, n } = productSizes(a, b, transposeA, transposeB);
   const outerA = a.shape.slice(0, -2);
   const outerB = b.shape.slice(0, -2);
   const batchA = outerA.reduce((x, y) => x * y, 1);
@@ -851,8 +852,7 @@ export const batchMatMulWasm = composite('BatchMatMul', (s, inputs, attrs) => {
   }
   const lib = activeBlas();
   if (lib && (forcedRoute === undefined || forcedRoute === 'blas')) {
-    const { m, k, n } = productSizes(a, b, transposeA, transposeB);
-    return blasProducts(s, heap, lib, a, b, transposeA, transposeB, outer, m, k, n);
+    return blasProducts(s, heap, lib, a, b, transposeA, transposeB, outer);
   }
   if (batchB > 1) {
     // Per-item products when the batches pair up one to one (or one side is a single matrix).

@@ -7,7 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, ready, randomValues, size, compareBackends, TOLERANCE, type Tensor } from './helpers';
+import { tf, ready, randomValues, size, compareBackends, assertNoLeaks, TOLERANCE, type Tensor } from './helpers';
 import { forceBatchedMatMulRoute, type BatchedRoute } from '../../kernel/runtime/wasmKernels';
 import { blas } from '../../kernel/runtime/blas';
 
@@ -127,13 +127,8 @@ void test('2-D and left-batched BatchMatMul (direct or swapped to (B^T A^T)^T) m
   forceBatchedMatMulRoute(undefined);
 });
 
-interface WasmBackendView {
-  numDataIds(): number;
-}
-
 void test('BatchMatMul repeated on every route leaves tf.memory().numTensors and the wasm buffer count unchanged', async () => {
   await tf.setBackend('wasm');
-  const b = tf.findBackend('wasm') as unknown as WasmBackendView;
   const qa = rand([2, 3, 9, 5], 1000);
   const qb = rand([2, 3, 5, 7], 1001);
   const one = rand([9, 5], 1002);
@@ -148,15 +143,7 @@ void test('BatchMatMul repeated on every route leaves tf.memory().numTensors and
       ['large items', () => tf.dispose(tf.matMul(big, bigB))],
       ['gradient', () => tf.dispose(tf.grads((p: Tensor, q: Tensor) => tf.sum(tf.matMul(p, q)))([qa, qb]))],
     ];
-    for (const [name, op] of ops) {
-      const once = (): void => tf.tidy(op);
-      once();
-      const tensors = tf.memory().numTensors;
-      const ids = b.numDataIds();
-      for (let i = 0; i < 10; i++) once();
-      assert.equal(tf.memory().numTensors, tensors, `${route ?? 'cost model'} ${name}: tensors`);
-      assert.equal(b.numDataIds(), ids, `${route ?? 'cost model'} ${name}: wasm buffers`);
-    }
+    assertNoLeaks(ops, 10, `${route ?? 'cost model'} `);
   }
   forceBatchedMatMulRoute(undefined);
   tf.dispose([qa, qb, one, big, bigB]);

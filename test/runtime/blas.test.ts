@@ -8,7 +8,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, ready, randomValues, size, compareBackends, TOLERANCE, type Tensor } from './helpers';
+import { tf, ready, randomValues, size, compareBackends, assertNoLeaks, TOLERANCE, type Tensor } from './helpers';
 import { blasStatus, blasCandidates, disableBlas, resetBlasForTests, BLAS_ENV } from '../../kernel/runtime/blas';
 import { initRuntime, runtimeInfo } from '../../kernel/runtime/index';
 
@@ -170,7 +170,6 @@ for (const withBlas of [true, false]) {
 
 void test('the BLAS kernels leave tf.memory().numTensors and the wasm buffer count unchanged when repeated', { skip }, async () => {
   await tf.setBackend('wasm');
-  const b = tf.findBackend('wasm') as unknown as { numDataIds(): number };
   const x = t([2, 12, 12, 8], 1) as tf.Tensor4D;
   const w = t([3, 3, 8, 16], 2) as tf.Tensor4D;
   const dwf = t([3, 3, 8, 1], 3) as tf.Tensor4D;
@@ -179,14 +178,6 @@ void test('the BLAS kernels leave tf.memory().numTensors and the wasm buffer cou
     ['depthwise filter gradient', () => tf.dispose(tf.grad((q: Tensor) => tf.sum(tf.depthwiseConv2d(x, q as tf.Tensor4D, 1, 'same')))(dwf))],
     ['batched product', () => tf.dispose(tf.matMul(t([3, 5, 7], 4), t([3, 6, 7], 5), false, true))],
   ];
-  for (const [name, op] of ops) {
-    const once = (): void => tf.tidy(op);
-    once();
-    const tensors = tf.memory().numTensors;
-    const ids = b.numDataIds();
-    for (let i = 0; i < 5; i++) once();
-    assert.equal(tf.memory().numTensors, tensors, `${name}: tensors`);
-    assert.equal(b.numDataIds(), ids, `${name}: wasm buffers`);
-  }
+  assertNoLeaks(ops, 5);
   tf.dispose([x, w, dwf]);
 });

@@ -5,7 +5,7 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, ready, randomValues, size, compareBackends, TOLERANCE, type Tensor } from './helpers';
+import { tf, ready, randomValues, size, compareBackends, assertNoLeaks, TOLERANCE, type Tensor } from './helpers';
 
 before(ready);
 
@@ -270,7 +270,6 @@ void test('gradients through clones (tfjs saves tensors with Identity) match cpu
 
 void test('the heap kernels repeated leave tf.memory().numTensors and the wasm backend buffer count unchanged', async () => {
   await tf.setBackend('wasm');
-  const b = wasmBackend();
   const x4 = rand([3, 6, 6, 8], 440);
   const dy2 = rand([3, 3, 3, 8], 441);
   const qa = rand([2, 2, 9, 5], 442);
@@ -292,15 +291,6 @@ void test('the heap kernels repeated leave tf.memory().numTensors and the wasm b
     ['conv input grad, stride 2', () => tf.dispose(tf.engine().runKernel('Conv2DBackpropInput', { dy: dy2, filter: tf.reshape(tf.slice(x4, [0, 0, 0, 0], [1, 3, 3, 8]), [3, 3, 1, 8]) }, { strides: [2, 2], pad: 'same', dataFormat: 'NHWC', inputShape: [3, 6, 6, 1] }) as Tensor)],
     ['gradient step', () => tf.dispose(tf.grads((p: Tensor) => tf.sum(tf.matMul(p, qb)))([qa]))],
   ];
-  for (const [name, op] of ops) {
-    // tidy takes the reshaped views the calls make; what a kernel leaks inside the backend stays counted.
-    const once = (): void => tf.tidy(op);
-    once();
-    const tensors = tf.memory().numTensors;
-    const ids = b.numDataIds();
-    for (let i = 0; i < 20; i++) once();
-    assert.equal(tf.memory().numTensors, tensors, `${name}: tensors`);
-    assert.equal(b.numDataIds(), ids, `${name}: wasm buffers`);
-  }
+  assertNoLeaks(ops, 20);
   tf.dispose([x4, dy2, qa, qb, am]);
 });

@@ -3,6 +3,7 @@
  * backends from the same numbers, and the error measure of the issue (max abs error relative to the
  * values' scale).
  */
+import assert from 'node:assert/strict';
 import { tf, initRuntime } from '../../kernel/runtime/index';
 import { rng } from '../rng';
 
@@ -84,3 +85,21 @@ export async function compareBackends(f: () => Tensor | Tensor[], reference: () 
 
 /** Tolerance of the issue: max abs error <= 1e-4 of the values' scale. */
 export const TOLERANCE = 1e-4;
+
+/**
+ * Runs each op once inside tidy, then `repeats` more times, and asserts that tf.memory().numTensors and
+ * the wasm backend's buffer count are where the first run left them (what a kernel leaks inside the
+ * backend stays counted; tidy takes the views the calls make). Messages start with `prefix`.
+ */
+export function assertNoLeaks(ops: readonly (readonly [string, () => void])[], repeats: number, prefix = ''): void {
+  const b = tf.findBackend('wasm') as unknown as { numDataIds(): number };
+  for (const [name, op] of ops) {
+    const once = (): void => tf.tidy(op);
+    once();
+    const tensors = tf.memory().numTensors;
+    const ids = b.numDataIds();
+    for (let i = 0; i < repeats; i++) once();
+    assert.equal(tf.memory().numTensors, tensors, `${prefix}${name}: tensors`);
+    assert.equal(b.numDataIds(), ids, `${prefix}${name}: wasm buffers`);
+  }
+}

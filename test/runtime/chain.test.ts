@@ -36,7 +36,9 @@ void test('auto walks the chain to wasm here and says why each earlier backend w
   await initBackendChain({ backend: 'auto', notebookDir: emptyNotebook, onProgress: (m) => progress.push(m) });
   const info = runtimeInfo();
   assert.equal(info.backend, 'wasm');
-  assert.match(info.device, /^CPU \(wasm(, SIMD)?, \d+ threads?\)$/);
+  // With a system BLAS found (blas.ts) the device names it: 'CPU (wasm, SIMD, BLAS: OpenBLAS 0.3.21 SkylakeX, 2 threads)'.
+  assert.match(info.device, /^CPU \(wasm(, SIMD)?(, BLAS: [^,()]+)?, \d+ threads?\)$/);
+  if (process.env.AFFORDANCE_LAB_BLAS_REQUIRED === '1') assert.match(info.device, /, BLAS: /);
   assert.equal(info.tfjsVersion, tf.version_core);
   assert.deepEqual(info.skipped.map((s) => s.backend), ['tensorflow (tfjs-node-gpu)', 'webgpu', 'tensorflow (tfjs-node)']);
   assert.match(info.skipped[0].reason, /@tensorflow\/tfjs-node-gpu is not installed .*npm install @tensorflow\/tfjs-node-gpu/);

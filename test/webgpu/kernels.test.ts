@@ -49,6 +49,17 @@ function ok(r: { relErr: number }, what: string): void {
 
 /** One check per kernel name; the first test makes sure every registered name has one. */
 const CHECKS: Record<string, () => Promise<void>> = {
+  async Conv2D() {
+    // The wasm runtime replaces Conv2D (im2col + a system BLAS); webgpu runs its own shader under the same name.
+    const cases: ConvCase[] = [...CONV_CASES, { x: [2, 5, 6, 7], k: [1, 1], strides: 1, pad: 'valid' }];
+    for (const [i, c] of cases.entries()) {
+      const co = 2 + (i % 3);
+      const filterShape: Shape4 = [c.k[0], c.k[1], c.x[3], co];
+      const r = await compareWithCpu(() => tf.engine().runKernel('Conv2D', { x: t(c.x, 500 + i), filter: t(filterShape, 600 + i) }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: 1 }) as Tensor);
+      assert.deepEqual(r.shape, outShape(c, co, false));
+      ok(r, label(c));
+    }
+  },
   async Conv2DBackpropFilter() {
     for (const [i, c] of CONV_CASES.entries()) {
       const co = 3 + (i % 3);

@@ -18,6 +18,7 @@ import { registerWasmTrainingKernels } from './wasmKernels';
 import { blasStatus } from './blas';
 import { registerCpuFixes } from './cpuFixes';
 import { registerGradientFixes } from './gradFixes';
+import { installCheapSaves } from './engineSaves';
 import { displayPath } from '../ml/viz/paths';
 import { hookDawnEvents, installSyncReads } from './webgpuSync';
 
@@ -25,6 +26,7 @@ import { hookDawnEvents, installSyncReads } from './webgpuSync';
 registerWasmTrainingKernels();
 registerCpuFixes();
 registerGradientFixes();
+installCheapSaves();
 
 /** Backends in the order `auto` tries them (tensorflow appears twice there: GPU build, then CPU build). */
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];

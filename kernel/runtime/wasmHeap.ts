@@ -222,6 +222,46 @@ export function heapReduceMiddle(backend: WasmHeapBackend, x: TensorInfo, outer:
   return out;
 }
 
+/** Rows per BLAS call of {@link heapReduceMiddleBlas}: its float32 partial sums are added in double. */
+export const REDUCE_CHUNK_ROWS = 128;
+
+let ones = new Float32Array(0);
+
+/**
+ * heapReduceMiddle with the sums of each chunk of {@link REDUCE_CHUNK_ROWS} rows taken by the BLAS (a [1, rows]
+ * row of ones times the [rows, inner] block: one sgemm per chunk, at memory speed) and the chunks' sums added
+ * in double, so a long column keeps the error of float32 rounding of its chunks, not of a float32 running sum.
+ */
+export function heapReduceMiddleBlas(
+  backend: WasmHeapBackend, x: TensorInfo, outer: number, count: number, inner: number, mean: boolean, outShape: number[],
+  sgemm: (transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number) => void,
+): TensorInfo {
+  if (outer * inner === 0 || count === 0) return heapReduceMiddle(backend, x, outer, count, inner, mean, outShape);
+  const out = backend.makeOutput(outShape, 'float32');
+  const part = backend.makeOutput([inner], 'float32');
+  try {
+    const dst = backend.typedArrayFromHeap(out) as Float32Array;
+    const src = backend.typedArrayFromHeap(x) as Float32Array;
+    const pv = backend.typedArrayFromHeap(part) as Float32Array;
+    if (ones.length < REDUCE_CHUNK_ROWS) ones = new Float32Array(REDUCE_CHUNK_ROWS).fill(1);
+    const acc = new Float64Array(inner);
+    const scale = mean ? 1 / count : 1;
+    for (let o = 0; o < outer; o++) {
+      acc.fill(0);
+      for (let r = 0; r < count; r += REDUCE_CHUNK_ROWS) {
+        const k = Math.min(REDUCE_CHUNK_ROWS, count - r);
+        sgemm(false, false, 1, inner, k, ones, k, src.subarray((o * count + r) * inner), inner, 0, pv, inner);
+        for (let j = 0; j < inner; j++) acc[j] += pv[j];
+      }
+      const ob = o * inner;
+      for (let j = 0; j < inner; j++) dst[ob + j] = mean ? acc[j] * scale : acc[j];
+    }
+  } finally {
+    backend.disposeData(part.dataId);
+  }
+  return out;
+}
+
 /** acc[a + c] += x[xb + c] * d[db + c] for c < n. */
 function mulAcc(acc: Float64Array, a: number, x: Float32Array, xb: number, d: Float32Array, db: number, n: number): void {
   for (let c = 0; c < n; c++) acc[a + c] += x[xb + c] * d[db + c];

@@ -30,7 +30,7 @@
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo, KernelConfig, KernelBackend } from '@tensorflow/tfjs-core';
 import { tf } from './tf';
 import { activeBlas, type Blas } from './blas';
-import { heapBackend, heapDtype, heapCopy, heapPad, heapSlice, heapSplit, heapReduceMiddle, heapDepthwiseFilterGrad, heapGroupedOperands, heapGroupedResult, heapIm2col, heapChannelCorrelations, heapChannelMajorPadded, convIsPointwise, type ConvGeometry, type WasmHeapBackend } from './wasmHeap';
+import { heapBackend, heapDtype, heapCopy, heapPad, heapSlice, heapSplit, heapReduceMiddle, heapReduceMiddleBlas, heapDepthwiseFilterGrad, heapGroupedOperands, heapGroupedResult, heapIm2col, heapChannelCorrelations, heapChannelMajorPadded, convIsPointwise, type ConvGeometry, type WasmHeapBackend } from './wasmHeap';
 
 type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
 type PadAttr = 'same' | 'valid' | number | ExplicitPad;
@@ -929,6 +929,10 @@ fusedMatMulWasm.setupFunc = (backend) => originals.get('_FusedMatMul')?.setupFun
  * (30-40 ms for [16384, 128]). Reductions over the last axes (wasm's native case) and other dtypes go to
  * the original kernels.
  */
+/** Smallest column length and width that Sum and Mean hand to the BLAS (heapReduceMiddleBlas). */
+export const REDUCE_BLAS_MIN_ROWS = 64;
+export const REDUCE_BLAS_MIN_COLUMNS = 8;
+
 function blockReduction(kernelName: 'Sum' | 'Mean'): KernelConfig {
   const k = composite(kernelName, (s, inputs, attrs) => {
     const orig = original(kernelName);
@@ -946,6 +950,11 @@ function blockReduction(kernelName: 'Sum' | 'Mean'): KernelConfig {
     const inner = prodOf(x.shape.slice(last + 1));
     const kept = x.shape.filter((_, i) => i < axes[0] || i > last);
     const outShape = attrs.keepDims === true ? x.shape.map((d, i) => (i >= axes[0] && i <= last ? 1 : d)) : kept;
+    // Columns long enough for the BLAS calls to pay (one per 128 rows); short ones in one JavaScript pass.
+    const lib = activeBlas();
+    if (lib && count >= REDUCE_BLAS_MIN_ROWS && inner >= REDUCE_BLAS_MIN_COLUMNS) {
+      return s.track(heapReduceMiddleBlas(heap, x, outer, count, inner, kernelName === 'Mean', outShape, lib.sgemm));
+    }
     return s.track(heapReduceMiddle(heap, x, outer, count, inner, kernelName === 'Mean', outShape));
   });
   k.setupFunc = (backend) => originals.get(kernelName)?.setupFunc?.(backend);

@@ -168,6 +168,28 @@ for (const withBlas of [true, false]) {
   });
 }
 
+void test('Sum and Mean over long leading axes (BLAS chunks added in double) match cpu, and a long column keeps float32 rounding', { skip }, async () => {
+  await tf.setBackend('wasm');
+  const cases: { shape: number[]; axis: number | number[]; keepDims?: boolean }[] = [
+    { shape: [300, 40], axis: 0 }, // 3 chunks, the last one partial
+    { shape: [128, 8], axis: 0 }, // exactly one chunk, the narrowest width taken
+    { shape: [3, 200, 16], axis: 1 }, // several outer blocks
+    { shape: [4, 9, 10, 12], axis: [0, 1, 2], keepDims: true },
+    { shape: [63, 50], axis: 0 }, // below the row threshold: the JavaScript pass
+    { shape: [500, 7], axis: 0 }, // below the width threshold
+  ];
+  for (const [i, c] of cases.entries()) {
+    for (const op of ['sum', 'mean'] as const) {
+      const r = await compareBackends(() => tf[op](t(c.shape, 90 + i), c.axis, c.keepDims ?? false));
+      assert.ok(r.relErr <= TOLERANCE, `${op} ${JSON.stringify(c)}: rel err ${r.relErr}`);
+    }
+  }
+  // 40000 values of about 1 per column (313 chunks): the result stays within float32 rounding of cpu's double sum.
+  const long = await compareBackends(() => tf.sum(tf.add(tf.mul(t([40000, 9], 99), 0.01), 1), 0));
+  assert.ok(long.relErr <= 1e-6, `long columns: rel err ${long.relErr}`);
+  assertNoLeaks([['column sums', () => tf.dispose(tf.sum(t([300, 40], 98), 0))]], 5);
+});
+
 void test('the BLAS kernels leave tf.memory().numTensors and the wasm buffer count unchanged when repeated', { skip }, async () => {
   await tf.setBackend('wasm');
   const x = t([2, 12, 12, 8], 1) as tf.Tensor4D;

@@ -8,6 +8,7 @@
  * A view is taken only after every allocation of the call: growing the heap detaches earlier views.
  */
 import type { DataId, DataType, KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
+import type { Sgemm } from './blas';
 
 /** The part of tfjs-backend-wasm's BackendWasm these kernels use. */
 export interface WasmHeapBackend extends KernelBackend {
@@ -234,7 +235,7 @@ let ones = new Float32Array(0);
  */
 export function heapReduceMiddleBlas(
   backend: WasmHeapBackend, x: TensorInfo, outer: number, count: number, inner: number, mean: boolean, outShape: number[],
-  sgemm: (transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number) => void,
+  sgemm: Sgemm,
 ): TensorInfo {
   if (outer * inner === 0 || count === 0) return heapReduceMiddle(backend, x, outer, count, inner, mean, outShape);
   const out = backend.makeOutput(outShape, 'float32');

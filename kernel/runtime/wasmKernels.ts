@@ -18,8 +18,9 @@
  *   the (channel, image) pairs and whose filter is the output gradient, summed over the batch.
  * - UnsortedSegmentSum (gradient of gather): ScatterNd, which accumulates duplicates.
  *
- * With a system BLAS (blas.ts), BatchMatMul, Conv2D, Conv2DBackpropFilter and the stride-1 depthwise
- * filter gradient run their arithmetic in it, on views of the heap (see each kernel).
+ * With a system BLAS (blas.ts), BatchMatMul, Conv2D, Conv2DBackpropFilter, the stride-1 depthwise
+ * filter gradient and Sum/Mean over long leading axes run their arithmetic in it, on views of the heap
+ * (see each kernel).
  *
  * Replaced, because training leans on them and a faster route exists (each keeps the original for the
  * cases it does not improve): BatchMatMul and _FusedMatMul (XNNPACK path for transposed and batched
@@ -922,17 +923,18 @@ export const fusedMatMulWasm = composite('_FusedMatMul', (s, inputs, attrs) => {
 });
 fusedMatMulWasm.setupFunc = (backend) => originals.get('_FusedMatMul')?.setupFunc?.(backend);
 
-/**
- * Sum and Mean over a contiguous block of axes that is not at the end (bias gradients, gradients of
- * broadcasting ops, batch statistics: [N, C] -> [C], [B, N, C] -> [B, C]) as one pass over the heap in
- * JavaScript, accumulated in double. wasm's own reductions first transpose the reduced axes to the end
- * (30-40 ms for [16384, 128]). Reductions over the last axes (wasm's native case) and other dtypes go to
- * the original kernels.
- */
 /** Smallest column length and width that Sum and Mean hand to the BLAS (heapReduceMiddleBlas). */
 export const REDUCE_BLAS_MIN_ROWS = 64;
 export const REDUCE_BLAS_MIN_COLUMNS = 8;
 
+/**
+ * Sum and Mean over a contiguous block of axes that is not at the end (bias gradients, gradients of
+ * broadcasting ops, batch statistics: [N, C] -> [C], [B, N, C] -> [B, C]) as one pass over the heap in
+ * JavaScript, accumulated in double. wasm's own reductions first transpose the reduced axes to the end
+ * (30-40 ms for [16384, 128]). With a BLAS, columns of at least 64 rows and 8 values are summed as products
+ * with a row of ones, 128 rows per call, the chunks added in double (heapReduceMiddleBlas). Reductions over the
+ * last axes (wasm's native case) and other dtypes go to the original kernels.
+ */
 function blockReduction(kernelName: 'Sum' | 'Mean'): KernelConfig {
   const k = composite(kernelName, (s, inputs, attrs) => {
     const orig = original(kernelName);
